@@ -1,0 +1,553 @@
+//! Trygg's configuration: one TOML file, then `TRYGG_<SECTION>__<KEY>` environment variables on
+//! top, and every secret also as `<key>_file` (in the file) or `TRYGG_<SECTION>__<KEY>_FILE` (in
+//! the environment) so secrets never have to sit in the file or the process environment.
+//!
+//! Every section is declared once with the [`section!`] macro, which turns the fields' doc
+//! comments into the documentation of the generated example (`docs/trygg.example.toml`) and gives
+//! each field one parser, so the file, the environment and the example cannot disagree. Unknown
+//! keys and bad values are refused with a message naming the key and what is expected.
+//!
+//! This crate deliberately does no validation that needs IO beyond reading the files it is told
+//! to read (it does not check that a certificate parses or a database answers); the parts that use
+//! a value check it where they use it.
+
+#![forbid(unsafe_code)]
+
+mod value;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub use value::{ConfigValue, Secret};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub server: Server,
+    pub http: Http,
+    pub database: Database,
+    pub vault: Vault,
+    pub audit: Audit,
+    pub log: Log,
+}
+
+/// Declares a configuration section: a struct whose fields, defaults and doc comments are the
+/// single source for parsing, defaults, environment overrides and the generated example.
+macro_rules! section {
+    (
+        $(#[doc = $section_doc:literal])*
+        struct $name:ident in $key:literal {
+            $( $(#[doc = $doc:literal])* $field:ident : $ty:ty = $default:expr ),* $(,)?
+        }
+    ) => {
+        $(#[doc = $section_doc])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self { $( $field: $default, )* }
+            }
+        }
+
+        impl $name {
+            /// The table name of this section in the TOML file.
+            pub const KEY: &'static str = $key;
+
+            fn describe() -> SectionDoc {
+                let defaults = Self::default();
+                SectionDoc {
+                    key: $key,
+                    docs: &[$($section_doc),*],
+                    fields: vec![$(
+                        FieldDoc {
+                            key: stringify!($field),
+                            docs: &[$($doc),*],
+                            example: ConfigValue::example(&defaults.$field),
+                            secret: <$ty as ConfigValue>::SECRET,
+                            from_env: <$ty as ConfigValue>::from_env,
+                        }
+                    ),*],
+                }
+            }
+
+            fn effective(&self) -> Vec<(String, String)> {
+                vec![$(
+                    (format!("{}.{}", $key, stringify!($field)), ConfigValue::fingerprint(&self.$field))
+                ),*]
+            }
+        }
+    };
+}
+
+section! {
+    /// The server as a whole.
+    struct Server in "server" {
+        /// Directory for everything Trygg keeps on disk: the SQLite database, the key-encryption
+        /// keyring, the audit signing key and the generated TLS certificate. Created if missing.
+        data_dir: PathBuf = PathBuf::from("/var/lib/trygg"),
+        /// The address users reach Trygg at, used in links and e-mails. Defaults to
+        /// `https://<http.listen>/` when unset.
+        public_url: Option<String> = None,
+    }
+}
+
+section! {
+    /// The HTTPS listener. Trygg serves HTTPS only (TLS 1.2 and 1.3 via rustls).
+    struct Http in "http" {
+        /// Address and port of the HTTPS listener.
+        listen: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 8443)),
+        /// Optional plain-HTTP listener that only redirects to HTTPS (for example `0.0.0.0:80`).
+        redirect_listen: Option<SocketAddr> = None,
+        /// PEM certificate chain. When neither this nor `tls_key_file` is set, a self-signed
+        /// certificate is generated into the data directory on first run (for local use only).
+        tls_cert_file: Option<PathBuf> = None,
+        /// PEM private key belonging to `tls_cert_file`.
+        tls_key_file: Option<PathBuf> = None,
+        /// `Strict-Transport-Security` max-age in seconds (two years by default).
+        hsts_max_age_secs: u64 = 63_072_000,
+    }
+}
+
+section! {
+    /// Where state is stored.
+    struct Database in "database" {
+        /// Database URL. Unset means the embedded SQLite database `trygg.db` in the data
+        /// directory; `postgres://user@host/db` selects PostgreSQL. A secret, since URLs may carry
+        /// a password: give it as `url_file` or `TRYGG_DATABASE__URL_FILE` in production.
+        url: Option<Secret> = None,
+        /// Largest number of pooled database connections.
+        max_connections: u32 = 16,
+    }
+}
+
+section! {
+    /// The key vault: a key-encryption key (KEK) wraps every data key.
+    struct Vault in "vault" {
+        /// Keyring file holding the KEK, created with mode 0600 on first run. Defaults to
+        /// `keyring` in the data directory. Ignored when `kek` is set.
+        key_file: Option<PathBuf> = None,
+        /// The KEK itself, base64 of 32 random bytes, for deployments that inject keys (give it
+        /// as `kek_file` or `TRYGG_VAULT__KEK_FILE`). Rotation then happens by the operator
+        /// providing a new key to `trygg keys rotate --new-kek-file`.
+        kek: Option<Secret> = None,
+        /// Identifier recorded with every data key wrapped under `kek`.
+        kek_id: String = String::from("env-kek-1"),
+    }
+}
+
+section! {
+    /// The tamper-evident audit trail.
+    struct Audit in "audit" {
+        /// Write an Ed25519-signed checkpoint after this many new entries.
+        checkpoint_interval: u64 = 1000,
+        /// Ed25519 key that signs checkpoints, created with mode 0600 on first run. Defaults to
+        /// `audit-signing.key` in the data directory; its public half is written beside it as
+        /// `audit-signing.pub` for offline verification.
+        signing_key_file: Option<PathBuf> = None,
+    }
+}
+
+section! {
+    /// Logging. Logs never contain content, secrets, tokens, e-mail or IP addresses.
+    struct Log in "log" {
+        /// `human` for a terminal, `json` for a log collector.
+        format: LogFormat = LogFormat::Human,
+        /// Filter in `tracing` syntax, for example `info` or `info,store=debug`.
+        level: String = String::from("info"),
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Why a configuration was refused. The message names the key and says what is expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Config {
+    /// Loads the file at `path` (if any), then applies the `TRYGG_*` variables in `env`.
+    ///
+    /// `env` is passed in rather than read here so tests and callers decide what the
+    /// environment is.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match path {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+                        path: path.to_owned(),
+                        source,
+                    })?;
+                text.parse::<toml::Table>()
+                    .map_err(|error| ConfigError::Syntax {
+                        path: path.to_owned(),
+                        message: one_line(&error.to_string()),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        let sections = describe();
+        resolve_secret_files(&mut table, &sections)?;
+        apply_env(&mut table, &sections, env)?;
+        Self::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> Result<Config, ConfigError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        #[derive(Default)]
+        struct Whole {
+            server: Server,
+            http: Http,
+            database: Database,
+            vault: Vault,
+            audit: Audit,
+            log: Log,
+        }
+        let whole: Whole =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|error| {
+                let key = error.path().to_string();
+                ConfigError::Key {
+                    key: if key == "." {
+                        "(top level)".into()
+                    } else {
+                        key
+                    },
+                    message: one_line(&error.inner().to_string()),
+                }
+            })?;
+        let config = Config {
+            server: whole.server,
+            http: whole.http,
+            database: whole.database,
+            vault: whole.vault,
+            audit: whole.audit,
+            log: whole.log,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let key_error = |key: &str, message: &str| ConfigError::Key {
+            key: key.into(),
+            message: message.into(),
+        };
+        match (&self.http.tls_cert_file, &self.http.tls_key_file) {
+            (Some(_), None) => {
+                return Err(key_error(
+                    "http.tls_key_file",
+                    "must be set together with http.tls_cert_file",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(key_error(
+                    "http.tls_cert_file",
+                    "must be set together with http.tls_key_file",
+                ))
+            }
+            _ => {}
+        }
+        if self.audit.checkpoint_interval == 0 {
+            return Err(key_error(
+                "audit.checkpoint_interval",
+                "expected a number of entries of at least 1",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(key_error(
+                "database.max_connections",
+                "expected at least 1 connection",
+            ));
+        }
+        if let Some(url) = &self.server.public_url {
+            if !url.starts_with("https://") {
+                return Err(key_error(
+                    "server.public_url",
+                    "expected an https:// address; Trygg is served over HTTPS only",
+                ));
+            }
+        }
+        if let Some(url) = &self.database.url {
+            let url = url.expose();
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(key_error(
+                    "database.url",
+                    "expected a sqlite:PATH or postgres:// URL",
+                ));
+            }
+        }
+        if self.vault.kek.is_some() && !is_identifier(&self.vault.kek_id) {
+            return Err(key_error(
+                "vault.kek_id",
+                "expected 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-'",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every effective value by dotted key, secrets shown only as set or unset. Used to notice
+    /// and audit configuration changes without ever recording a secret.
+    pub fn effective(&self) -> BTreeMap<String, String> {
+        [
+            self.server.effective(),
+            self.http.effective(),
+            self.database.effective(),
+            self.vault.effective(),
+            self.audit.effective(),
+            self.log.effective(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The SQLite or PostgreSQL URL to use: the configured one or the embedded default.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite:{}", self.server.data_dir.join("trygg.db").display()),
+        }
+    }
+
+    pub fn keyring_path(&self) -> PathBuf {
+        self.vault
+            .key_file
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("keyring"))
+    }
+
+    pub fn audit_signing_key_path(&self) -> PathBuf {
+        self.audit
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("audit-signing.key"))
+    }
+}
+
+/// The example configuration, rendered from the sections' doc comments and defaults.
+pub fn example_toml() -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# Trygg configuration: every key with its default.\n\
+         # Generated from the doc comments in crates/config/src/lib.rs by\n\
+         # `cargo xtask config-example`; do not edit by hand.\n\
+         #\n\
+         # Every key can also be set in the environment as TRYGG_<SECTION>__<KEY>\n\
+         # (for example TRYGG_HTTP__LISTEN=127.0.0.1:8443). Secrets can be read from a file:\n\
+         # `<key>_file = \"/run/secrets/x\"` here, or TRYGG_<SECTION>__<KEY>_FILE.\n",
+    );
+    for section in describe() {
+        out.push('\n');
+        for line in section.docs {
+            out.push_str(&format!("#{line}\n"));
+        }
+        out.push_str(&format!("[{}]\n", section.key));
+        for field in &section.fields {
+            for line in field.docs {
+                out.push_str(&format!("#{line}\n"));
+            }
+            match &field.example {
+                Some(value) => out.push_str(&format!("{} = {value}\n", field.key)),
+                None => out.push_str(&format!("# {} =\n", field.key)),
+            }
+            if field.secret {
+                out.push_str(&format!("# {}_file =\n", field.key));
+            }
+        }
+    }
+    out
+}
+
+struct SectionDoc {
+    key: &'static str,
+    docs: &'static [&'static str],
+    fields: Vec<FieldDoc>,
+}
+
+struct FieldDoc {
+    key: &'static str,
+    docs: &'static [&'static str],
+    example: Option<String>,
+    secret: bool,
+    from_env: fn(&str) -> Result<toml::Value, String>,
+}
+
+fn describe() -> Vec<SectionDoc> {
+    vec![
+        Server::describe(),
+        Http::describe(),
+        Database::describe(),
+        Vault::describe(),
+        Audit::describe(),
+        Log::describe(),
+    ]
+}
+
+/// Replaces `<secret>_file = "path"` by the secret read from that file.
+fn resolve_secret_files(
+    table: &mut toml::Table,
+    sections: &[SectionDoc],
+) -> Result<(), ConfigError> {
+    for section in sections {
+        let Some(toml::Value::Table(section_table)) = table.get_mut(section.key) else {
+            continue;
+        };
+        for field in sections_secret_fields(section) {
+            let file_key = format!("{}_file", field.key);
+            let Some(value) = section_table.remove(&file_key) else {
+                continue;
+            };
+            let dotted = format!("{}.{file_key}", section.key);
+            if section_table.contains_key(field.key) {
+                return Err(ConfigError::Key {
+                    key: dotted,
+                    message: format!("give either `{}` or `{file_key}`, not both", field.key),
+                });
+            }
+            let toml::Value::String(path) = value else {
+                return Err(ConfigError::Key {
+                    key: dotted,
+                    message: "expected the path of a file holding the secret".into(),
+                });
+            };
+            let secret =
+                read_secret_file(Path::new(&path)).map_err(|message| ConfigError::Key {
+                    key: dotted,
+                    message,
+                })?;
+            section_table.insert(field.key.to_owned(), toml::Value::String(secret));
+        }
+    }
+    Ok(())
+}
+
+fn sections_secret_fields(section: &SectionDoc) -> impl Iterator<Item = &FieldDoc> {
+    section.fields.iter().filter(|field| field.secret)
+}
+
+/// Applies `TRYGG_<SECTION>__<KEY>` (and `..._FILE` for secrets). A variable shaped like a
+/// configuration key that names no key is refused, so a typo cannot silently leave a default.
+fn apply_env(
+    table: &mut toml::Table,
+    sections: &[SectionDoc],
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (var, raw) in env {
+        let Some(rest) = var.strip_prefix("TRYGG_") else {
+            continue;
+        };
+        let Some((section_name, field_name)) = rest.split_once("__") else {
+            continue;
+        };
+        let section_name = section_name.to_ascii_lowercase();
+        let mut field_name = field_name.to_ascii_lowercase();
+        let unknown = || ConfigError::Env {
+            var: var.clone(),
+            message: "names no configuration key; see docs/trygg.example.toml".into(),
+        };
+        let section = sections
+            .iter()
+            .find(|section| section.key == section_name)
+            .ok_or_else(unknown)?;
+        let mut from_file = false;
+        if section.fields.iter().all(|field| field.key != field_name) {
+            if let Some(stem) = field_name.strip_suffix("_file") {
+                from_file = true;
+                field_name = stem.to_owned();
+            }
+        }
+        let field = section
+            .fields
+            .iter()
+            .find(|field| field.key == field_name)
+            .ok_or_else(unknown)?;
+        let text = if from_file {
+            if !field.secret {
+                return Err(ConfigError::Env {
+                    var,
+                    message: "only secrets can be read from a file".into(),
+                });
+            }
+            read_secret_file(Path::new(&raw)).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?
+        } else {
+            raw
+        };
+        let value = (field.from_env)(&text).map_err(|message| ConfigError::Env {
+            var: var.clone(),
+            message,
+        })?;
+        let section_table = table
+            .entry(section.key)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section_table) = section_table else {
+            return Err(ConfigError::Key {
+                key: section.key.into(),
+                message: "expected a table".into(),
+            });
+        };
+        section_table.insert(field.key.to_owned(), value);
+    }
+    Ok(())
+}
+
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read secret file {}: {error}", path.display()))?;
+    // A trailing newline is an artefact of how the file was written, never part of a secret.
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn is_identifier(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogFormat::Human => "human",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! Tests of loading, overriding, refusing and documenting the configuration.
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("temp dir is writable");
+    path
+}
+
+fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
+}
+
+fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "trygg.toml", text);
+    Config::load(Some(&path), env(vars))
+}
+
+#[test]
+fn defaults_apply_without_file_or_environment() {
+    let config = Config::load(None, env(&[("PATH", "/bin"), ("TRYGG_BIN", "x")])).unwrap();
+    assert_eq!(config.http.listen, "0.0.0.0:8443".parse().unwrap());
+    assert_eq!(config.log.format, LogFormat::Human);
+    assert_eq!(config.database_url(), "sqlite:/var/lib/trygg/trygg.db");
+}
+
+#[test]
+fn file_values_are_read_and_environment_wins() {
+    let config = load_text(
+        "[server]\ndata_dir = \"/srv/trygg\"\n[http]\nlisten = \"127.0.0.1:9000\"\n",
+        &[
+            ("TRYGG_HTTP__LISTEN", "127.0.0.1:9001"),
+            ("TRYGG_LOG__FORMAT", "json"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.server.data_dir, PathBuf::from("/srv/trygg"));
+    assert_eq!(config.http.listen, "127.0.0.1:9001".parse().unwrap());
+    assert_eq!(config.log.format, LogFormat::Json);
+}
+
+#[test]
+fn bad_input_is_refused_naming_the_key() {
+    // (file text, environment, expected part of the one-line message)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "[http]\nlisen = \"x\"\n",
+            &[],
+            "config key `http.lisen`: unknown field `lisen`",
+        ),
+        ("[htp]\n", &[], "unknown field `htp`"),
+        (
+            "[http]\nlisten = \"nowhere\"\n",
+            &[],
+            "config key `http.listen`",
+        ),
+        (
+            "[audit]\ncheckpoint_interval = -1\n",
+            &[],
+            "config key `audit.checkpoint_interval`",
+        ),
+        (
+            "[audit]\ncheckpoint_interval = 0\n",
+            &[],
+            "`audit.checkpoint_interval`: expected",
+        ),
+        ("[log]\nformat = \"xml\"\n", &[], "config key `log.format`"),
+        (
+            "[http]\ntls_cert_file = \"/c.pem\"\n",
+            &[],
+            "`http.tls_key_file`: must be set together",
+        ),
+        (
+            "[server]\npublic_url = \"http://x\"\n",
+            &[],
+            "`server.public_url`: expected an https://",
+        ),
+        (
+            "[database]\nurl = \"mysql://x\"\n",
+            &[],
+            "`database.url`: expected a sqlite:PATH",
+        ),
+        ("http = 3\n", &[], "config key `http`"),
+        ("[http\n", &[], "is not valid TOML"),
+        (
+            "",
+            &[("TRYGG_HTTP__LISEN", "1")],
+            "TRYGG_HTTP__LISEN: names no configuration key",
+        ),
+        (
+            "",
+            &[("TRYGG_NOPE__X", "1")],
+            "TRYGG_NOPE__X: names no configuration key",
+        ),
+        (
+            "",
+            &[("TRYGG_HTTP__LISTEN", "here")],
+            "TRYGG_HTTP__LISTEN: expected an address",
+        ),
+        (
+            "",
+            &[("TRYGG_AUDIT__CHECKPOINT_INTERVAL", "many")],
+            "expected a whole number",
+        ),
+        (
+            "",
+            &[("TRYGG_HTTP__LISTEN_FILE", "/x")],
+            "only secrets can be read from a file",
+        ),
+        (
+            "",
+            &[("TRYGG_VAULT__KEK", "a"), ("TRYGG_VAULT__KEK_ID", "bad id")],
+            "`vault.kek_id`",
+        ),
+    ];
+    for (text, vars, expected) in cases {
+        let error = load_text(text, vars).expect_err(text).to_string();
+        assert!(error.contains(expected), "{text:?} {vars:?}: got {error:?}");
+        assert!(!error.contains('\n'), "one line: {error:?}");
+    }
+}
+
+#[test]
+fn secrets_come_from_files_and_are_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = write(
+        dir.path(),
+        "db-url",
+        "postgres://trygg:hunter2-secret@db/trygg\n",
+    );
+    let kek_file = write(dir.path(), "kek", "c2VjcmV0LWtlay1ieXRlcw==\n");
+    let text = format!(
+        "[database]\nurl_file = {:?}\n",
+        url_file.display().to_string()
+    );
+    let kek_var = kek_file.display().to_string();
+    let config = load_text(&text, &[("TRYGG_VAULT__KEK_FILE", &kek_var)]).unwrap();
+    assert_eq!(
+        config.database_url(),
+        "postgres://trygg:hunter2-secret@db/trygg"
+    );
+    assert_eq!(
+        config.vault.kek.as_ref().unwrap().expose(),
+        "c2VjcmV0LWtlay1ieXRlcw=="
+    );
+
+    let shown = format!("{config:?} {:?}", config.effective());
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("c2VjcmV0"), "{shown}");
+    assert_eq!(config.effective()["database.url"], "(set)");
+    assert_eq!(config.effective()["vault.key_file"], "(unset)");
+
+    let both = format!(
+        "[database]\nurl = \"sqlite:x\"\nurl_file = {:?}\n",
+        url_file.display().to_string()
+    );
+    let error = load_text(&both, &[]).unwrap_err().to_string();
+    assert!(error.contains("database.url_file"), "{error}");
+    let missing = load_text("[database]\nurl_file = \"/nonexistent/x\"\n", &[]).unwrap_err();
+    assert!(
+        missing.to_string().contains("cannot read secret file"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn committed_example_is_current() {
+    let committed = include_str!("../../../docs/trygg.example.toml");
+    assert!(
+        committed == example_toml(),
+        "docs/trygg.example.toml is stale: run `cargo xtask config-example` and commit it"
+    );
+}
+
+#[test]
+fn example_loads_as_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "example.toml", &example_toml());
+    let loaded = Config::load(Some(&path), Vec::new()).unwrap();
+    assert_eq!(loaded.effective(), Config::default().effective());
+}
