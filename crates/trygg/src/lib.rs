@@ -1,0 +1,13 @@
+//! The `trygg` binary's library half: wiring of the parts into a running server, the key
+//! service, the demo seed and the commands, so integration tests can drive the same code the
+//! binary runs.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod clock;
+pub mod demo;
+pub mod keys;
+pub mod logging;
+pub mod services;
+pub mod signing;

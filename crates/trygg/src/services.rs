@@ -1,0 +1,37 @@
+//! The operations the HTTP edge calls, wired to the store and the key service. Each answer is
+//! computed from the stored state when asked (the organisation's name is decrypted per request),
+//! so a key rotation or an erasure takes effect at once, without a cache to go stale.
+
+use std::sync::Arc;
+
+use edge::{BoxFuture, Info};
+use store::Store;
+
+use crate::demo;
+use crate::keys::KeyService;
+
+/// The services of a running server.
+#[derive(Debug)]
+pub struct Wired {
+    pub store: Store,
+    pub keys: Arc<KeyService>,
+}
+
+impl edge::Services for Wired {
+    fn info(&self) -> BoxFuture<'_, Info> {
+        Box::pin(async move {
+            let organisation = match demo::organisation_name(&self.store, &self.keys).await {
+                Ok(name) => name,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "cannot read the organisation's name");
+                    None
+                }
+            };
+            Info {
+                product: "Trygg".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                organisation,
+            }
+        })
+    }
+}
