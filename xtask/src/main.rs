@@ -1,0 +1,230 @@
+//! Project automation, run as `cargo xtask <task>`. No shell scripts: everything a developer or
+//! CI does beyond `cargo build` lives here.
+//!
+//! - `test`: the whole test suite. Installs what the tests need (Debian packages, npm packages),
+//!   starts a throwaway PostgreSQL, builds the web client and the server, runs every Rust test
+//!   on SQLite and PostgreSQL, then the browser tests in Chromium. `.ci/run` calls exactly this.
+//! - `demo`: builds the web client and the release server and runs `trygg demo`.
+//! - `bench`: the criterion benchmarks, with a durable PostgreSQL for the store's.
+//! - `web`: installs the web client's npm packages and builds it into `web/dist`.
+//! - `config-example`: rewrites `docs/trygg.example.toml` from the configuration's doc comments.
+//! - `tidy`: the architecture checks of `tidy.rs` (also run as a test).
+
+#![forbid(unsafe_code)]
+
+mod postgres;
+mod tidy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context as _};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "test" => test(),
+        "demo" => demo(&rest),
+        "bench" => bench(&rest),
+        "web" => web(),
+        "config-example" => config_example(),
+        "tidy" => {
+            let problems = tidy::check(&root())?;
+            if problems.is_empty() {
+                println!("tidy: ok");
+                Ok(())
+            } else {
+                for problem in &problems {
+                    eprintln!("tidy: {problem}");
+                }
+                bail!("{} tidy problem(s)", problems.len())
+            }
+        }
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <task>\n\n\
+                 tasks:\n  \
+                 test            run the whole test suite (installs what it needs)\n  \
+                 demo [ARGS]     build everything and run `trygg demo ARGS`\n  \
+                 bench [FILTER]  run the criterion benchmarks (starts PostgreSQL)\n  \
+                 web             build the web client into web/dist\n  \
+                 config-example  regenerate docs/trygg.example.toml\n  \
+                 tidy            check the architecture rules"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The repository root (the parent of this crate).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the root")
+        .to_path_buf()
+}
+
+fn test() -> anyhow::Result<()> {
+    ensure_system_packages()?;
+    web()?;
+    step("web client typecheck");
+    run(npm()
+        .args(["run", "--silent", "typecheck"])
+        .current_dir(root().join("web")))?;
+
+    step("build the server and every test");
+    run(cargo().args(["build", "--workspace", "--all-targets", "--locked"]))?;
+
+    let postgres = postgres::Cluster::start(false)?;
+    let url = postgres.url();
+    step("Rust tests (store suite on SQLite and PostgreSQL)");
+    let rust = run(cargo()
+        .args(["test", "--workspace", "--locked"])
+        .env("TRYGG_TEST_POSTGRES_URL", &url));
+    step("browser tests (Chromium)");
+    let browser = rust.as_ref().ok().map(|()| {
+        run(npm()
+            .args(["test"])
+            .current_dir(root().join("web"))
+            .env("TRYGG_BIN", target_dir()?.join("debug/trygg")))
+    });
+    drop(postgres);
+    rust?;
+    if let Some(browser) = browser {
+        browser?;
+    }
+    println!("\nxtask test: every suite passed");
+    Ok(())
+}
+
+/// Runs the criterion benchmarks, with a durable PostgreSQL for the store's. Extra arguments go
+/// to criterion (for example a filter such as `audit_append`).
+fn bench(args: &[String]) -> anyhow::Result<()> {
+    let postgres = postgres::Cluster::start(true)?;
+    step("criterion benchmarks");
+    let result = run(cargo()
+        .args([
+            "bench", "--locked", "-p", "vault", "-p", "audit", "-p", "store", "--",
+        ])
+        .args(args)
+        .env("TRYGG_BENCH_POSTGRES_URL", postgres.url()));
+    drop(postgres);
+    result
+}
+
+fn demo(args: &[String]) -> anyhow::Result<()> {
+    web()?;
+    step("build and run trygg demo (release)");
+    run(cargo()
+        .args([
+            "run",
+            "--release",
+            "--locked",
+            "--package",
+            "trygg",
+            "--",
+            "demo",
+        ])
+        .args(args))
+}
+
+fn web() -> anyhow::Result<()> {
+    let web = root().join("web");
+    step("web client: npm ci");
+    if which("npm").is_none() {
+        apt_install(&["nodejs", "npm"])?;
+    }
+    run(npm()
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+        .current_dir(&web))?;
+    step("web client: build");
+    run(npm().args(["run", "--silent", "build"]).current_dir(&web))
+}
+
+fn config_example() -> anyhow::Result<()> {
+    let path = root().join("docs/trygg.example.toml");
+    std::fs::write(&path, config::example_toml())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Installs the Debian packages the tests use if they are missing: Chromium for the browser
+/// tests and the PostgreSQL server for the store suite.
+fn ensure_system_packages() -> anyhow::Result<()> {
+    let mut missing = Vec::new();
+    if !Path::new("/usr/bin/chromium").exists() {
+        missing.push("chromium");
+    }
+    if postgres::bin_dir().is_none() {
+        missing.push("postgresql");
+    }
+    if which("node").is_none() {
+        missing.extend(["nodejs", "npm"]);
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)
+}
+
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    step(&format!("install Debian packages: {}", packages.join(" ")));
+    run(Command::new("apt-get")
+        .arg("update")
+        .arg("-qq")
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR` or `target/` under the root.
+fn target_dir() -> anyhow::Result<PathBuf> {
+    Ok(match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        }
+        _ => root().join("target"),
+    })
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn npm() -> Command {
+    Command::new("npm")
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
