@@ -189,10 +189,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { target } => {
             let config = target.load()?;
             logging::init(config.log.format, &config.log.level)?;
+            let shutdown = app::shutdown_signal()?;
             let server = Server::start(config, Mode::Production).await?;
             println!("Trygg is serving at {}", server.url());
             tracing::info!(port = server.local_addr.port(), "serving");
-            server.run(app::shutdown_signal()).await?;
+            server.run(shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { data_dir, listen } => {
@@ -200,9 +201,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.server.data_dir = data_dir;
             config.http.listen = listen;
             logging::init(config.log.format, &config.log.level)?;
+            let shutdown = app::shutdown_signal()?;
             let server = Server::start(config, Mode::Demo).await?;
             print_demo_banner(&server);
-            server.run(app::shutdown_signal()).await?;
+            server.run(shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { target } => {

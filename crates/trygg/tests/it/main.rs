@@ -1,7 +1,9 @@
 //! Integration tests of the `trygg` binary, in one test binary (one link, shared helpers): the
-//! real process on a loopback port, real TLS, real signals, real files.
+//! real process on a loopback port, real TLS, real signals, real files, and PostgreSQL.
 
+mod audit_events;
 mod cli;
 mod common;
+mod postgres;
 mod redaction;
 mod server;
