@@ -3,20 +3,15 @@
 
 use std::path::Path;
 
-use crate::common::{run, start_demo};
+use std::collections::BTreeMap;
+
+use crate::common::{assert_audit_intact, run, start_demo, with_sqlite};
 
 /// The actions in the audit trail of the SQLite database in `data_dir`, oldest first, with
 /// their details.
-pub fn audit_actions(data_dir: &Path) -> Vec<(String, std::collections::BTreeMap<String, String>)> {
-    let url = format!("sqlite:{}", data_dir.join("trygg.db").display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let store = store::Store::connect(&url, 1, false).await.unwrap();
+fn audit_actions(data_dir: &Path) -> Vec<(String, BTreeMap<String, String>)> {
+    with_sqlite(data_dir, |store| async move {
         let snapshot = store.audit_snapshot().await.unwrap();
-        store.close().await;
         snapshot
             .entries
             .into_iter()
@@ -68,14 +63,5 @@ fn start_configuration_changes_rotation_and_stop_are_audited() {
     let rotated = &actions[12].1;
     assert_eq!(rotated.get("rewrapped").map(String::as_str), Some("1"));
 
-    let (code, stdout, _) = run(
-        &[
-            "audit",
-            "verify",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{stdout}");
+    assert_audit_intact(dir.path());
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{run, start_demo};
+use crate::common::{assert_audit_intact, run, start_demo, with_sqlite};
 
 fn assert_one_line_error(stderr: &str, needle: &str) {
     let lines: Vec<&str> = stderr
@@ -227,17 +227,10 @@ fn audit_verify_refuses_a_missing_database() {
 
 /// Plays an attacker with write access to the SQLite file.
 fn tamper(data_dir: &Path, statements: &[&str]) {
-    let url = format!("sqlite:{}", data_dir.join("trygg.db").display());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let store = store::Store::connect(&url, 1, false).await.unwrap();
+    with_sqlite(data_dir, |store| async move {
         for sql in statements {
             store.danger_execute_raw_for_tests(sql).await.unwrap();
         }
-        store.close().await;
     });
 }
 
@@ -272,14 +265,5 @@ async fn keys_rotate_while_the_server_keeps_serving() {
     let (status, logs) = server.stop();
     assert!(status.success(), "{logs}");
 
-    let (code, stdout, _) = run(
-        &[
-            "audit",
-            "verify",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_eq!(code, 0, "{stdout}");
+    assert_audit_intact(dir.path());
 }

@@ -276,3 +276,31 @@ pub fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// `trygg audit verify` passes on the SQLite database in `data_dir`.
+pub fn assert_audit_intact(data_dir: &Path) {
+    let (code, stdout, stderr) = run(
+        &["audit", "verify", "--data-dir", data_dir.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+}
+
+/// Runs `work` with the SQLite database in `data_dir` opened directly, on a runtime of its own
+/// (for tests that read the audit trail or play an attacker with write access to the file).
+pub fn with_sqlite<T, F>(data_dir: &Path, work: impl FnOnce(store::Store) -> F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let url = format!("sqlite:{}", data_dir.join("trygg.db").display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = store::Store::connect(&url, 1, false).await.unwrap();
+        let result = work(store.clone()).await;
+        store.close().await;
+        result
+    })
+}
