@@ -47,6 +47,10 @@ pub enum Opened {
     Created,
 }
 
+/// How long rotation waits before its second pass, so that servers that had read the old
+/// keyring finish any data key they were creating with it.
+const REWRAP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Data keys re-wrapped per transaction during rotation.
 const ROTATION_BATCH: i64 = 500;
 
@@ -221,6 +225,11 @@ impl KeyService {
         tx.commit().await?;
 
         let mut rewrapped = self.rewrap_all(store, &new_id).await?;
+        // A server that read the keyring just before the new file was saved may have wrapped a
+        // new data key under the old key-encryption key after the first pass went by; a second
+        // pass, with the old keys still held here, catches it before they are dropped.
+        tokio::time::sleep(REWRAP_GRACE).await;
+        rewrapped += self.rewrap_all(store, &new_id).await?;
         {
             let mut state = self.write();
             state.keyring.retire_all_but_active();
@@ -232,10 +241,6 @@ impl KeyService {
                 state.stamp = file_stamp(path);
             }
         }
-        // A server that wrapped a new key under the old key-encryption key just before it saw
-        // the new file would leave that key behind; a final sweep with the old keys still in
-        // this process's memory catches it.
-        rewrapped += self.rewrap_all(store, &new_id).await.unwrap_or(0);
 
         let finished = now_ms();
         let mut tx = store.begin().await?;
