@@ -457,3 +457,240 @@ async fn an_unreachable_database_is_a_clear_error_without_credentials() {
         .to_string()
         .contains("cannot open the database at sqlite:/nonexistent-dir/x.db"));
 }
+
+fn account(id: &str, email_index: &[u8], roles: &str) -> store::AccountRow {
+    store::AccountRow {
+        id: id.into(),
+        kind: "staff".into(),
+        email_index: email_index.to_vec(),
+        email_enc: b"sealed-email".to_vec(),
+        display_name_enc: b"sealed-name".to_vec(),
+        roles: roles.into(),
+        status: "pending".into(),
+        created_at_ms: 1,
+        updated_at_ms: 1,
+    }
+}
+
+fn session(id: &str, lookup: u8, account_id: &str) -> store::SessionRow {
+    store::SessionRow {
+        id: id.into(),
+        lookup_key: vec![lookup; 32],
+        account_id: account_id.into(),
+        auth_method: "password+totp".into(),
+        mfa_at_ms: Some(10),
+        device: "Chromium on Linux".into(),
+        risk: 0,
+        created_at_ms: 10,
+        last_seen_ms: 10,
+        revoked_at_ms: None,
+        revoked_reason: None,
+    }
+}
+
+#[tokio::test]
+async fn accounts_and_credentials_are_kept() {
+    let backends = backends().await;
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "admin,auditor"))
+            .await
+            .unwrap();
+        tx.insert_account(&account("a2", b"index-2", "adviser"))
+            .await
+            .unwrap();
+        assert!(
+            tx.insert_account(&account("a3", b"index-1", "adviser"))
+                .await
+                .is_err(),
+            "e-mail index is unique"
+        );
+        tx.rollback().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "admin,auditor"))
+            .await
+            .unwrap();
+        tx.insert_account(&account("a2", b"index-2", "adviser"))
+            .await
+            .unwrap();
+        tx.set_password("a1", "$argon2id$v=19$first", 2)
+            .await
+            .unwrap();
+        tx.set_password("a1", "$argon2id$v=19$second", 3)
+            .await
+            .unwrap();
+        tx.set_totp("a1", b"sealed-secret", 3).await.unwrap();
+        assert!(tx.set_account_status("a1", "active", 4).await.unwrap());
+        assert!(!tx.set_account_status("nobody", "active", 4).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let found = store
+            .account_by_email_index(b"index-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found.id.as_str(), found.status.as_str()), ("a1", "active"));
+        assert_eq!(store.account("a2").await.unwrap().unwrap().roles, "adviser");
+        assert!(store
+            .account_by_email_index(b"index-9")
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(store.count_accounts_with_role("admin").await.unwrap(), 1);
+        assert_eq!(
+            store.count_accounts_with_role("audit").await.unwrap(),
+            0,
+            "whole names only"
+        );
+        assert_eq!(
+            store.password("a1").await.unwrap().as_deref(),
+            Some("$argon2id$v=19$second")
+        );
+        assert_eq!(
+            store.totp("a1").await.unwrap(),
+            Some((b"sealed-secret".to_vec(), None))
+        );
+        assert_eq!(store.totp("a2").await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_totp_step_and_a_recovery_code_work_once() {
+    let backends = backends().await;
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "adviser"))
+            .await
+            .unwrap();
+        tx.set_totp("a1", b"sealed", 1).await.unwrap();
+        tx.replace_recovery_codes("a1", &[[1; 32], [2; 32]])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.use_totp_step("a1", 100).await.unwrap());
+        assert!(
+            !tx.use_totp_step("a1", 100).await.unwrap(),
+            "the same step is a replay"
+        );
+        assert!(
+            !tx.use_totp_step("a1", 99).await.unwrap(),
+            "an older step is a replay"
+        );
+        assert!(tx.use_totp_step("a1", 101).await.unwrap());
+        assert!(tx.consume_recovery_code("a1", &[1; 32]).await.unwrap());
+        assert!(!tx.consume_recovery_code("a1", &[1; 32]).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.recovery_code_hashes("a1").await.unwrap(),
+            vec![[2; 32]]
+        );
+        assert_eq!(store.totp("a1").await.unwrap().unwrap().1, Some(101));
+
+        let mut tx = store.begin().await.unwrap();
+        tx.set_totp("a1", b"new-secret", 5).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.totp("a1").await.unwrap().unwrap().1,
+            None,
+            "a new secret starts afresh"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_enrolment_link_works_once_and_only_in_time() {
+    let backends = backends().await;
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "admin"))
+            .await
+            .unwrap();
+        tx.insert_enrolment(&[7; 32], "a1", 1_000).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.enrolment_account(&[7; 32], 999)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("a1")
+        );
+        assert_eq!(
+            tx.enrolment_account(&[7; 32], 1_000).await.unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(
+            tx.enrolment_account(&[8; 32], 10).await.unwrap(),
+            None,
+            "unknown"
+        );
+        assert!(
+            !tx.consume_enrolment(&[7; 32], 1_001).await.unwrap(),
+            "expired"
+        );
+        assert!(tx.consume_enrolment(&[7; 32], 500).await.unwrap());
+        assert!(!tx.consume_enrolment(&[7; 32], 501).await.unwrap(), "used");
+        assert_eq!(tx.enrolment_account(&[7; 32], 502).await.unwrap(), None);
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_listed_touched_and_revoked() {
+    let backends = backends().await;
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "adviser"))
+            .await
+            .unwrap();
+        tx.insert_account(&account("a2", b"index-2", "adviser"))
+            .await
+            .unwrap();
+        tx.insert_session(&session("s1", 1, "a1")).await.unwrap();
+        tx.insert_session(&session("s2", 2, "a1")).await.unwrap();
+        tx.insert_session(&session("s3", 3, "a1")).await.unwrap();
+        tx.insert_session(&session("t1", 4, "a2")).await.unwrap();
+        tx.commit().await.unwrap();
+
+        store.touch_session("s1", 50).await.unwrap();
+        store.touch_session("s1", 40).await.unwrap();
+        let s1 = store.session_by_lookup(&[1; 32]).await.unwrap().unwrap();
+        assert_eq!(s1.last_seen_ms, 50, "activity never moves backwards");
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !tx.revoke_session("a2", "s1", "user", 60).await.unwrap(),
+            "not a2's session"
+        );
+        assert!(tx.revoke_session("a1", "s1", "user", 60).await.unwrap());
+        assert!(
+            !tx.revoke_session("a1", "s1", "user", 61).await.unwrap(),
+            "already revoked"
+        );
+        assert_eq!(
+            tx.revoke_sessions_of("a1", Some("s3"), "password_changed", 70)
+                .await
+                .unwrap(),
+            1
+        );
+        tx.commit().await.unwrap();
+
+        let live: Vec<String> = store
+            .live_sessions_of("a1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(live, vec!["s3"]);
+        let s2 = store.session_by_lookup(&[2; 32]).await.unwrap().unwrap();
+        assert_eq!(
+            (s2.revoked_at_ms, s2.revoked_reason.as_deref()),
+            (Some(70), Some("password_changed"))
+        );
+        assert_eq!(store.live_sessions_of("a2").await.unwrap().len(), 1);
+    }
+}
