@@ -16,6 +16,7 @@ use crate::VaultError;
 
 /// Domain tag for value encryption; the version matches the envelope's version byte.
 const VALUE_DOMAIN: &[u8] = b"trygg-vault-value-v1\0";
+const BLIND_INDEX_DOMAIN: &[u8] = b"trygg-vault-blind-index-v1\0";
 
 /// A 256-bit key that encrypts values. Zeroized on drop, redacted `Debug`, deliberately not
 /// `Clone` so that key bytes are not copied around.
@@ -63,6 +64,34 @@ impl DataKey {
         ciphertext: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         sealing::open(&self.cipher, &aad.encode(), ciphertext)
+    }
+
+    /// A keyed hash of `value` for finding a row by an encrypted field without storing the field
+    /// in the clear (a blind index): HMAC-SHA256 under a key derived from this data key for
+    /// `purpose`, so the same value gives unrelated indexes for different purposes and nothing
+    /// without the key. Equal inputs give equal outputs: normalise `value` before calling.
+    pub fn blind_index(&self, purpose: &str, value: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        type HmacSha256 = Hmac<sha2::Sha256>;
+        let derive = |key: &[u8], parts: &[&[u8]]| {
+            // Invariant: HMAC accepts keys of any length.
+            let mut mac =
+                <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+            for part in parts {
+                mac.update(part);
+            }
+            let bytes: [u8; 32] = mac.finalize().into_bytes().into();
+            bytes
+        };
+        let purpose_key = Zeroizing::new(derive(
+            &self.key[..],
+            &[
+                BLIND_INDEX_DOMAIN,
+                &(purpose.len() as u64).to_be_bytes(),
+                purpose.as_bytes(),
+            ],
+        ));
+        derive(&purpose_key[..], &[value])
     }
 
     pub(crate) fn from_zeroizing(key: Zeroizing<[u8; 32]>) -> DataKey {

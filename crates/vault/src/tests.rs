@@ -423,3 +423,28 @@ fn keyring(active_id: &str) -> Keyring {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
+
+#[test]
+fn blind_indexes_are_keyed_stable_and_separated_by_purpose() {
+    let key = DataKey::generate();
+    let other = DataKey::generate();
+    let email = b"alice@example.se";
+    assert_eq!(
+        key.blind_index("email", email),
+        key.blind_index("email", email)
+    );
+    assert_ne!(
+        key.blind_index("email", email),
+        key.blind_index("email", b"bob@example.se")
+    );
+    assert_ne!(
+        key.blind_index("email", email),
+        key.blind_index("phone", email)
+    );
+    assert_ne!(
+        key.blind_index("email", email),
+        other.blind_index("email", email)
+    );
+    // Purpose and value are not concatenated ambiguously.
+    assert_ne!(key.blind_index("ab", b"c"), key.blind_index("a", b"bc"));
+}
