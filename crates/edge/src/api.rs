@@ -41,7 +41,20 @@ pub struct ApiError {
         title = "Trygg",
         description = "Secure digital customer meetings. Every endpoint is served over HTTPS only."
     ),
-    paths(healthz, metrics, info, openapi),
+    paths(
+        healthz,
+        metrics,
+        info,
+        openapi,
+        crate::identity::current,
+        crate::identity::password_step,
+        crate::identity::mfa_step,
+        crate::identity::sign_out,
+        crate::identity::sessions,
+        crate::identity::revoke_session,
+        crate::identity::enrolment_start,
+        crate::identity::enrolment_finish,
+    ),
     components(schemas(Info, Health, ApiError))
 )]
 struct ApiDoc;

@@ -13,6 +13,7 @@
 mod api;
 mod assets;
 mod headers;
+pub mod identity;
 mod metrics;
 pub mod tls;
 
@@ -56,6 +57,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a
 pub trait Services: Send + Sync + 'static {
     /// Product, version and organisation for the first screen.
     fn info(&self) -> BoxFuture<'_, Info>;
+
+    /// Sign-in, enrolment and sessions.
+    fn identity(&self) -> &dyn identity::IdentityApi;
 }
 
 impl AppState {
@@ -82,7 +86,9 @@ pub struct PeerAddr(pub SocketAddr);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
+        .merge(identity::routes())
         .merge(assets::routes())
+        .layer(axum::middleware::from_fn(identity::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::apply,

@@ -16,6 +16,7 @@ use edge::tls::{CertificateOrigin, CertificateSource};
 use store::{AuditWriter, GroupCommitter, Store, Tx};
 use tokio::net::TcpListener;
 
+use crate::accounts::AccountService;
 use crate::clock::now_ms;
 use crate::keys::{KeyService, Opened};
 use crate::{demo, signing};
@@ -28,6 +29,7 @@ pub struct Server {
     pub keys: Arc<KeyService>,
     pub audit: AuditWriter,
     pub audit_queue: GroupCommitter,
+    pub accounts: Arc<AccountService>,
     pub organisation: Option<String>,
     tls: edge::tls::TlsConfig,
     listener: TcpListener,
@@ -139,12 +141,22 @@ impl Server {
         }
         let organisation = demo::organisation_name(&store, &keys).await?;
         let audit_queue = GroupCommitter::spawn(store.clone(), audit.clone(), now_ms);
+        let accounts = Arc::new(
+            AccountService::new(
+                store.clone(),
+                keys.clone(),
+                audit.clone(),
+                Some(audit_queue.clone()),
+            )
+            .await?,
+        );
         Ok(Server {
             config,
             store,
             keys,
             audit,
             audit_queue,
+            accounts,
             organisation,
             tls,
             listener,
@@ -178,6 +190,7 @@ impl Server {
         let services = Arc::new(crate::services::Wired {
             store: self.store.clone(),
             keys: self.keys.clone(),
+            accounts: self.accounts.clone(),
         });
         let state = edge::AppState::new(
             self.store.clone(),

@@ -52,6 +52,11 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Accounts and administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -66,6 +71,26 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create the first administrator and print a one-time enrolment link, valid for 15
+    /// minutes, through which they set a password and a second factor. Refused once an
+    /// administrator exists.
+    Bootstrap {
+        #[command(flatten)]
+        target: Target,
+        /// The administrator's e-mail address.
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// The administrator's name, as shown to others.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -221,6 +246,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Admin {
+            command:
+                AdminCommand::Bootstrap {
+                    target,
+                    email,
+                    name,
+                    json,
+                },
+        } => bootstrap(target, &email, &name, json).await,
         Command::Audit {
             command:
                 AuditCommand::Verify {
@@ -272,13 +306,61 @@ fn print_demo_banner(server: &Server) {
         server.config.server.data_dir.display()
     );
     println!("  Certificate:    self-signed; your browser will ask you to accept it.");
-    println!("  Sign-in:        staff and customer accounts arrive with the identity work;");
-    println!("                  this build has no accounts and no default passwords.");
+    println!("  Sign-in:        no account and no default password exists. Create the first");
+    println!("                  administrator, then open the link it prints:");
+    println!(
+        "                  trygg admin bootstrap --data-dir {} --email you@example.com --name \"Your Name\"",
+        server.config.server.data_dir.display()
+    );
     for created in &server.created {
         println!("  Created:        {created}");
     }
     println!();
     println!("Press Ctrl+C to stop.");
+}
+
+async fn bootstrap(
+    target: Target,
+    email: &str,
+    name: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = target.load()?;
+    logging::init(LogFormat::Human, "warn")?;
+    let store = app::open_store(&config, true).await?;
+    store.migrate(trygg::clock::now_ms()).await?;
+    let (keys, _) = app::open_keys(&config, &store).await?;
+    let (signer, _) = signing::load_or_create(&config.audit_signing_key_path())?;
+    let writer = store::AuditWriter::new(
+        std::sync::Arc::new(signer),
+        config.audit.checkpoint_interval,
+    );
+    let accounts = trygg::accounts::AccountService::new(store.clone(), keys, writer, None).await?;
+    let made = accounts.bootstrap(email, name).await?;
+    store.close().await;
+    let base = config
+        .server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://localhost:{}/", config.http.listen.port()));
+    let url = format!("{}/enrol#{}", base.trim_end_matches('/'), made.token);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "account_id": made.account_id,
+                "enrolment_url": url,
+                "token": made.token,
+                "expires_at_ms": made.expires_at_ms,
+            })
+        );
+    } else {
+        println!("Created the administrator account. Open this link within 15 minutes to set a");
+        println!("password and a second factor (it works once):");
+        println!();
+        println!("  {url}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn verify_audit(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use edge::{BoxFuture, Info};
 use store::Store;
 
+use crate::accounts::AccountService;
 use crate::demo;
 use crate::keys::KeyService;
 
@@ -15,6 +16,7 @@ use crate::keys::KeyService;
 pub struct Wired {
     pub store: Store,
     pub keys: Arc<KeyService>,
+    pub accounts: Arc<AccountService>,
 }
 
 impl edge::Services for Wired {
@@ -33,5 +35,9 @@ impl edge::Services for Wired {
                 organisation,
             }
         })
+    }
+
+    fn identity(&self) -> &dyn edge::identity::IdentityApi {
+        &*self.accounts
     }
 }

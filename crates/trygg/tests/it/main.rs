@@ -4,6 +4,7 @@
 mod audit_events;
 mod cli;
 mod common;
+mod identity;
 mod postgres;
 mod redaction;
 mod server;

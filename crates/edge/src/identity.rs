@@ -1,0 +1,644 @@
+//! The HTTP side of sign-in, enrolment and sessions: JSON bodies, the `__Host-` cookies, CSRF
+//! and cross-site checks. What a credential is worth is decided behind [`IdentityApi`]; this
+//! module only carries requests to it and answers back, and never logs a body or a cookie.
+//!
+//! Cross-site requests are refused for every state-changing method: a browser request whose
+//! `Sec-Fetch-Site` says it comes from another site, or whose `Origin` is not this host, gets
+//! 403 before any handler runs. Requests made while signed in must also carry the session's
+//! CSRF token in `X-CSRF-Token`.
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Extension, Json, Router};
+
+use crate::{AppState, BoxFuture, PeerAddr};
+
+/// The session cookie: HttpOnly, Secure, SameSite=Strict, host-only (`__Host-`).
+pub const SESSION_COOKIE: &str = "__Host-trygg-session";
+/// The cookie of a sign-in that has passed the password and waits for the second factor.
+pub const PENDING_COOKIE: &str = "__Host-trygg-pending";
+/// Lifetime of the session cookie in the browser; the server's own timeouts decide earlier.
+const SESSION_COOKIE_MAX_AGE_SECS: u64 = 12 * 60 * 60;
+const PENDING_COOKIE_MAX_AGE_SECS: u64 = 5 * 60;
+
+/// Facts about a request that identity decisions use (throttling, the device list). Never logged.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    pub source: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// An error answer: HTTP status, a stable code for programs, a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    /// Extra fields for the body, e.g. `("retry_after_secs", "60")`; numbers stay numbers.
+    pub extra: Vec<(&'static str, serde_json::Value)>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &'static str, value: impl Into<serde_json::Value>) -> ApiError {
+        self.extra.push((key, value.into()));
+        self
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(401, "unauthenticated", "Sign in to continue.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("code".into(), self.code.into());
+        body.insert("message".into(), self.message.into());
+        for (key, value) in self.extra {
+            body.insert(key.into(), value);
+        }
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::Value::Object(body))).into_response()
+    }
+}
+
+/// Who is signed in, as the client sees it.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Current {
+    pub account: AccountView,
+    pub session: SessionView,
+    /// To be sent back as `X-CSRF-Token` on every state-changing request.
+    pub csrf_token: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub auth_method: String,
+    pub created_at_ms: i64,
+    pub mfa_at_ms: Option<i64>,
+}
+
+/// One of the signed-in person's sessions.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionListItem {
+    pub id: String,
+    pub device: String,
+    pub auth_method: String,
+    pub created_at_ms: i64,
+    pub last_seen_ms: i64,
+    pub current: bool,
+}
+
+/// A new session: the token for the cookie (never put in a body) and what the client sees.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub current: Current,
+}
+
+/// The second factor offered after the password.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct MfaRequest {
+    pub totp_code: Option<String>,
+    pub recovery_code: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct PasswordRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct EnrolmentStartRequest {
+    pub token: String,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct EnrolmentFinishRequest {
+    pub token: String,
+    pub password: String,
+    pub totp_code: String,
+}
+
+/// What an enrolling person needs to set up their authenticator.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EnrolmentStart {
+    pub email: String,
+    pub display_name: String,
+    pub min_password_length: usize,
+    pub totp: TotpSetup,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub uri: String,
+    pub qr_data_url: String,
+}
+
+/// A finished enrolment: the recovery codes (shown once) and the new session.
+#[derive(Debug)]
+pub struct EnrolmentDone {
+    pub recovery_codes: Vec<String>,
+    pub session: NewSession,
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The identity operations behind the API.
+pub trait IdentityApi: Send + Sync {
+    fn current<'a>(
+        &'a self,
+        session_token: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<Current>>;
+    /// Checks e-mail and password; returns the token of the pending second step.
+    fn password_step<'a>(
+        &'a self,
+        request: PasswordRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<String>>;
+    fn mfa_step<'a>(
+        &'a self,
+        pending_token: &'a str,
+        request: MfaRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<NewSession>>;
+    fn sign_out<'a>(
+        &'a self,
+        session_token: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<()>>;
+    fn sessions<'a>(
+        &'a self,
+        session_token: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<Vec<SessionListItem>>>;
+    fn revoke_session<'a>(
+        &'a self,
+        session_token: &'a str,
+        session_id: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<()>>;
+    fn enrolment_start<'a>(
+        &'a self,
+        request: EnrolmentStartRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<EnrolmentStart>>;
+    fn enrolment_finish<'a>(
+        &'a self,
+        request: EnrolmentFinishRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<EnrolmentDone>>;
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/session", get(current).delete(sign_out))
+        .route("/api/v1/session/password", post(password_step))
+        .route("/api/v1/session/mfa", post(mfa_step))
+        .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{id}", delete(revoke_session))
+        .route("/api/v1/enrolment/start", post(enrolment_start))
+        .route("/api/v1/enrolment/finish", post(enrolment_finish))
+}
+
+/// Middleware: refuses state-changing requests that a browser says come from another site.
+pub async fn refuse_cross_site(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method();
+    let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state && is_cross_site(request.headers()) {
+        return ApiError::new(
+            403,
+            "cross_site_refused",
+            "This request came from another site and was refused.",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        if !matches!(site, "same-origin" | "none") {
+            return true;
+        }
+    }
+    if let Some(origin) = text("origin") {
+        let host = text("host").unwrap_or_default();
+        let origin_host = origin.strip_prefix("https://").unwrap_or("\u{0}");
+        if origin_host != host {
+            return true;
+        }
+    }
+    false
+}
+
+fn context(peer: Option<Extension<PeerAddr>>, headers: &HeaderMap) -> RequestContext {
+    RequestContext {
+        source: peer.map(|Extension(PeerAddr(addr))| addr.ip()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(512).collect()),
+    }
+}
+
+/// The value of cookie `name`, if the request carries it.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
+    let text = format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
+    );
+    // Invariant: names are constants and values are base64url tokens, all visible ASCII.
+    HeaderValue::from_str(&text).expect("cookie values are visible ASCII")
+}
+
+fn clear_cookie(name: &str) -> HeaderValue {
+    set_cookie(name, "", 0)
+}
+
+fn session_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)
+}
+
+/// Checks the CSRF header against the signed-in session's token, in constant time.
+fn require_csrf(headers: &HeaderMap, current: &Current) -> Result<(), ApiError> {
+    let presented = headers
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let expected = current.csrf_token.as_bytes();
+    let same = presented.len() == expected.len()
+        && presented
+            .bytes()
+            .zip(expected)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            403,
+            "csrf_refused",
+            "This request lacks its security token. Reload the page and try again.",
+        ))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/session", responses(
+    (status = 200, description = "The signed-in account and session", body = Current),
+    (status = 401, description = "Not signed in"),
+))]
+async fn current(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    let context = context(peer, &headers);
+    let result = async {
+        let token = session_token(&headers)?;
+        state.services.identity().current(token, &context).await
+    }
+    .await;
+    match result {
+        Ok(current) => Json(current).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/session/password", request_body = PasswordRequest, responses(
+    (status = 200, description = "Password accepted; the second factor is next"),
+    (status = 401, description = "Wrong e-mail address or password (the same answer for both)"),
+    (status = 429, description = "Too many attempts"),
+))]
+async fn password_step(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Result<Json<PasswordRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let context = context(peer, &headers);
+    let Ok(Json(request)) = body else {
+        return bad_body();
+    };
+    match state
+        .services
+        .identity()
+        .password_step(request, &context)
+        .await
+    {
+        Ok(pending) => (
+            [(
+                header::SET_COOKIE,
+                set_cookie(PENDING_COOKIE, &pending, PENDING_COOKIE_MAX_AGE_SECS),
+            )],
+            Json(serde_json::json!({ "next": "mfa" })),
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/session/mfa", request_body = MfaRequest, responses(
+    (status = 200, description = "Signed in", body = Current),
+    (status = 401, description = "Wrong or reused code, or the sign-in took too long"),
+    (status = 429, description = "Too many attempts"),
+))]
+async fn mfa_step(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Result<Json<MfaRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let context = context(peer, &headers);
+    let Ok(Json(request)) = body else {
+        return bad_body();
+    };
+    let Some(pending) = cookie(&headers, PENDING_COOKIE) else {
+        return ApiError::new(
+            401,
+            "mfa_expired",
+            "Your sign-in took too long. Start again.",
+        )
+        .into_response();
+    };
+    match state
+        .services
+        .identity()
+        .mfa_step(pending, request, &context)
+        .await
+    {
+        Ok(session) => {
+            let body = Json(session_body(&session.current)).into_response();
+            signed_in(session, body)
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/session", responses(
+    (status = 204, description = "Signed out"),
+    (status = 401, description = "Not signed in"),
+    (status = 403, description = "Missing CSRF token"),
+))]
+async fn sign_out(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    let context = context(peer, &headers);
+    let identity = state.services.identity();
+    let result = async {
+        let token = session_token(&headers)?;
+        let current = identity.current(token, &context).await?;
+        require_csrf(&headers, &current)?;
+        identity.sign_out(token, &context).await
+    }
+    .await;
+    match result {
+        Ok(()) => (
+            StatusCode::NO_CONTENT,
+            [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))],
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions", responses(
+    (status = 200, description = "The signed-in person's live sessions"),
+    (status = 401, description = "Not signed in"),
+))]
+async fn sessions(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+) -> Response {
+    let context = context(peer, &headers);
+    let result = async {
+        let token = session_token(&headers)?;
+        state.services.identity().sessions(token, &context).await
+    }
+    .await;
+    match result {
+        Ok(list) => Json(serde_json::json!({ "sessions": list })).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", params(("id" = String, Path, description = "Session id")), responses(
+    (status = 204, description = "The session is signed out"),
+    (status = 404, description = "No such live session of yours"),
+))]
+async fn revoke_session(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    Path(session_id): Path<String>,
+) -> Response {
+    let context = context(peer, &headers);
+    let identity = state.services.identity();
+    let result = async {
+        let token = session_token(&headers)?;
+        let current = identity.current(token, &context).await?;
+        require_csrf(&headers, &current)?;
+        identity.revoke_session(token, &session_id, &context).await
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/enrolment/start", request_body = EnrolmentStartRequest, responses(
+    (status = 200, description = "Authenticator set-up", body = EnrolmentStart),
+    (status = 410, description = "The enrolment link has expired or was used"),
+))]
+async fn enrolment_start(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Result<Json<EnrolmentStartRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let context = context(peer, &headers);
+    let Ok(Json(request)) = body else {
+        return bad_body();
+    };
+    match state
+        .services
+        .identity()
+        .enrolment_start(request, &context)
+        .await
+    {
+        Ok(start) => Json(start).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/enrolment/finish", request_body = EnrolmentFinishRequest, responses(
+    (status = 200, description = "Enrolled and signed in; recovery codes shown once"),
+    (status = 400, description = "The password was refused"),
+    (status = 401, description = "Wrong code"),
+    (status = 410, description = "The enrolment link has expired or was used"),
+))]
+async fn enrolment_finish(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Result<Json<EnrolmentFinishRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let context = context(peer, &headers);
+    let Ok(Json(request)) = body else {
+        return bad_body();
+    };
+    match state
+        .services
+        .identity()
+        .enrolment_finish(request, &context)
+        .await
+    {
+        Ok(done) => {
+            let body = serde_json::json!({
+                "recovery_codes": done.recovery_codes,
+                "session": session_body(&done.session.current),
+            });
+            signed_in(done.session, Json(body).into_response())
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+fn session_body(current: &Current) -> serde_json::Value {
+    serde_json::to_value(current).unwrap_or(serde_json::Value::Null)
+}
+
+/// Adds the session cookie to `response` and clears the pending-sign-in cookie.
+fn signed_in(session: NewSession, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &session.token, SESSION_COOKIE_MAX_AGE_SECS),
+    );
+    headers.append(header::SET_COOKIE, clear_cookie(PENDING_COOKIE));
+    response
+}
+
+fn bad_body() -> Response {
+    ApiError::new(
+        400,
+        "bad_request",
+        "The request body is not what this endpoint expects.",
+    )
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn cross_site_requests_are_recognised() {
+        let cases: &[(&[(&'static str, &str)], bool)] = &[
+            (&[], false),
+            (&[("sec-fetch-site", "same-origin")], false),
+            (&[("sec-fetch-site", "none")], false),
+            (&[("sec-fetch-site", "cross-site")], true),
+            (&[("sec-fetch-site", "same-site")], true),
+            (
+                &[
+                    ("host", "trygg.example:8443"),
+                    ("origin", "https://trygg.example:8443"),
+                ],
+                false,
+            ),
+            (
+                &[
+                    ("host", "trygg.example:8443"),
+                    ("origin", "https://evil.example"),
+                ],
+                true,
+            ),
+            (
+                &[
+                    ("host", "trygg.example"),
+                    ("origin", "http://trygg.example"),
+                ],
+                true,
+            ),
+            (&[("host", "trygg.example"), ("origin", "null")], true),
+        ];
+        for (pairs, expected) in cases {
+            assert_eq!(is_cross_site(&headers(pairs)), *expected, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let map = headers(&[(
+            "cookie",
+            "a=1; __Host-trygg-session=tok; __Host-trygg-sessionx=no",
+        )]);
+        assert_eq!(cookie(&map, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie(&map, PENDING_COOKIE), None);
+        let value = set_cookie(SESSION_COOKIE, "tok", 60);
+        let text = value.to_str().unwrap();
+        for part in [
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Max-Age=60",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+        assert!(!text.contains("Domain"), "__Host- cookies carry no Domain");
+    }
+}

@@ -1,0 +1,1133 @@
+//! The identity service: the first administrator, enrolment (password and TOTP), sign-in with a
+//! password and a second factor, sessions and their timeouts, throttling, and the audit events
+//! of all of it. It joins the decisions of the `identity` crate to the store and the vault.
+//!
+//! A staff session can only come from [`AccountService::issue_session`], which takes an
+//! [`MfaVerified`] proof by value; only a verified TOTP code or recovery code (and later a
+//! passkey or an identity provider's MFA assertion) can produce one, so a session without a
+//! second factor cannot be written, not merely is not.
+//!
+//! Answers to sign-in attempts are the same for an unknown address, a wrong password and a
+//! disabled account, and cost the same Argon2 work, so they tell an attacker nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use audit::{Event, Outcome};
+use base64::Engine as _;
+use edge::identity::{
+    AccountView, ApiError, Current, EnrolmentDone, EnrolmentFinishRequest, EnrolmentStart,
+    EnrolmentStartRequest, IdentityApi, MfaRequest, NewSession, PasswordRequest, RequestContext,
+    SessionListItem, SessionView, TotpSetup,
+};
+use edge::BoxFuture;
+use identity::password::{PasswordHasher, PasswordPolicy, PasswordRejection};
+use identity::session::{CsrfToken, SessionPolicy, SessionState, SessionToken};
+use identity::throttle::{Decision, Throttle, ThrottlePolicy};
+use identity::totp::{Totp, TotpSecret};
+use identity::MfaVerified;
+use store::{AccountRow, AuditWriter, GroupCommitter, SessionRow, Store, Tx};
+use vault::DataKey;
+
+use crate::clock::now_ms;
+use crate::keys::{open_value, seal, KeyService};
+
+/// The data key whose blind indexes find accounts by e-mail address.
+const LOOKUP_KEY_REF: &str = "category:lookup-index";
+/// How long an enrolment link works.
+pub const ENROLMENT_VALID_MS: i64 = 15 * 60 * 1000;
+/// How long the second step of a sign-in may take after the password.
+const PENDING_VALID_MS: i64 = 5 * 60 * 1000;
+/// Wrong second-factor attempts allowed within one pending sign-in.
+const PENDING_MAX_ATTEMPTS: u32 = 5;
+/// Concurrent Argon2id computations (each takes 19 MiB): bounds memory under a flood.
+const MAX_CONCURRENT_HASHES: usize = 4;
+const ISSUER: &str = "Trygg";
+
+/// The identity service of a running server (also used by `trygg admin bootstrap`).
+#[derive(Debug)]
+pub struct AccountService {
+    store: Store,
+    keys: Arc<KeyService>,
+    audit: AuditWriter,
+    audit_queue: Option<GroupCommitter>,
+    hasher: PasswordHasher,
+    password_policy: PasswordPolicy,
+    session_policy: SessionPolicy,
+    totp: Totp,
+    throttle: Mutex<Throttle>,
+    pending: Mutex<HashMap<[u8; 32], Pending>>,
+}
+
+/// A sign-in that passed the password and waits for its second factor. Kept in memory: a
+/// restart asks people to type their password again, which is the safe direction.
+#[derive(Debug, Clone)]
+struct Pending {
+    account_id: String,
+    created_at_ms: i64,
+    failed_attempts: u32,
+}
+
+/// What bootstrap made: the account and its one-time enrolment token.
+#[derive(Debug, serde::Serialize)]
+pub struct Bootstrapped {
+    pub account_id: String,
+    pub token: String,
+    pub expires_at_ms: i64,
+}
+
+impl AccountService {
+    /// Sets the service up; creates the lookup-index key on first use.
+    pub async fn new(
+        store: Store,
+        keys: Arc<KeyService>,
+        audit: AuditWriter,
+        audit_queue: Option<GroupCommitter>,
+    ) -> anyhow::Result<AccountService> {
+        let throttle = Throttle::new(ThrottlePolicy::default())
+            .map_err(|error| anyhow::anyhow!("throttle policy: {error}"))?;
+        let service = AccountService {
+            store,
+            keys,
+            audit,
+            audit_queue,
+            hasher: PasswordHasher::new(Default::default(), MAX_CONCURRENT_HASHES),
+            password_policy: PasswordPolicy::default(),
+            session_policy: SessionPolicy::default(),
+            totp: Totp::default(),
+            throttle: Mutex::new(throttle),
+            pending: Mutex::new(HashMap::new()),
+        };
+        service.lookup_key().await?;
+        Ok(service)
+    }
+
+    /// Creates the first administrator with a one-time enrolment link. Refused once any
+    /// administrator exists: later accounts are invited by administrators.
+    pub async fn bootstrap(&self, email: &str, display_name: &str) -> anyhow::Result<Bootstrapped> {
+        let email = normalise_email(email).ok_or_else(|| {
+            anyhow::anyhow!("--email: expected an e-mail address such as name@example.com")
+        })?;
+        let display_name = display_name.trim();
+        if display_name.is_empty() || display_name.chars().count() > 200 {
+            anyhow::bail!("--name: expected the person's name, 1 to 200 characters");
+        }
+        if self.store.count_accounts_with_role("admin").await? > 0 {
+            anyhow::bail!(
+                "an administrator already exists; administrators invite further accounts"
+            );
+        }
+        let now = now_ms();
+        let account_id = random_id();
+        let email_index = self
+            .lookup_key()
+            .await?
+            .blind_index("email", email.as_bytes());
+        if self
+            .store
+            .account_by_email_index(&email_index)
+            .await?
+            .is_some()
+        {
+            anyhow::bail!("an account with that e-mail address already exists");
+        }
+        let mut tx = self.store.begin().await?;
+        let subject = self
+            .keys
+            .create(&mut tx, &subject_key_ref(&account_id))
+            .await?;
+        tx.insert_account(&AccountRow {
+            id: account_id.clone(),
+            kind: "staff".into(),
+            email_index: email_index.to_vec(),
+            email_enc: seal(&subject, "accounts", "email", &account_id, email.as_bytes()),
+            display_name_enc: seal(
+                &subject,
+                "accounts",
+                "display_name",
+                &account_id,
+                display_name.as_bytes(),
+            ),
+            roles: "admin".into(),
+            status: "pending".into(),
+            created_at_ms: now,
+            updated_at_ms: now,
+        })
+        .await?;
+        let token = SessionToken::generate();
+        let expires_at_ms = now + ENROLMENT_VALID_MS;
+        tx.insert_enrolment(&token.lookup_key(), &account_id, expires_at_ms)
+            .await?;
+        let target = format!("account:{account_id}");
+        let events = vec![
+            Event::new(now, "system", "keys.data_key_created", Outcome::Success)
+                .target(subject_key_ref(&account_id)),
+            Event::new(now, "system", "account.created", Outcome::Success)
+                .target(target.clone())
+                .detail("roles", "admin")
+                .detail("via", "bootstrap"),
+            Event::new(now, "system", "enrolment.issued", Outcome::Success).target(target),
+        ];
+        self.audit.append(&mut tx, events, now).await?;
+        tx.commit().await?;
+        Ok(Bootstrapped {
+            account_id,
+            token: token.to_cookie_value().to_string(),
+            expires_at_ms,
+        })
+    }
+
+    /// The only way a staff session comes into being: it needs the proof of a second factor.
+    async fn issue_session(
+        &self,
+        tx: &mut Tx,
+        account_id: &str,
+        proof: MfaVerified,
+        first_factor: &str,
+        context: &RequestContext,
+        now: i64,
+    ) -> Result<(SessionToken, SessionRow), ApiError> {
+        let token = SessionToken::generate();
+        let method = format!("{first_factor}+{}", mfa_method_name(&proof));
+        let row = SessionRow {
+            id: random_id(),
+            lookup_key: token.lookup_key().to_vec(),
+            account_id: account_id.to_owned(),
+            auth_method: method.clone(),
+            mfa_at_ms: Some(proof.verified_at_ms()),
+            device: describe_device(context.user_agent.as_deref()),
+            risk: 0,
+            created_at_ms: now,
+            last_seen_ms: now,
+            revoked_at_ms: None,
+            revoked_reason: None,
+        };
+        tx.insert_session(&row).await.map_err(internal)?;
+        let event = Event::new(
+            now,
+            format!("account:{account_id}"),
+            "session.created",
+            Outcome::Success,
+        )
+        .target(format!("session:{}", row.id))
+        .detail("method", method);
+        self.audit
+            .append(tx, vec![event], now)
+            .await
+            .map_err(internal)?;
+        Ok((token, row))
+    }
+
+    async fn lookup_key(&self) -> anyhow::Result<DataKey> {
+        if let Some(key) = self.keys.open(&self.store, LOOKUP_KEY_REF).await? {
+            return Ok(key);
+        }
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let key = self.keys.create(&mut tx, LOOKUP_KEY_REF).await?;
+        let event = Event::new(now, "system", "keys.data_key_created", Outcome::Success)
+            .target(LOOKUP_KEY_REF);
+        self.audit.append(&mut tx, vec![event], now).await?;
+        match tx.commit().await {
+            Ok(()) => Ok(key),
+            // Another process created it at the same moment: use theirs.
+            Err(_) => self
+                .keys
+                .open(&self.store, LOOKUP_KEY_REF)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the lookup-index key could not be created")),
+        }
+    }
+
+    async fn subject_key(&self, account_id: &str) -> Result<DataKey, ApiError> {
+        self.keys
+            .open(&self.store, &subject_key_ref(account_id))
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::new(410, "account_erased", "This account no longer exists."))
+    }
+
+    async fn view(&self, account: &AccountRow) -> Result<AccountView, ApiError> {
+        let key = self.subject_key(&account.id).await?;
+        let open = |column: &str, value: &[u8]| {
+            open_value(&key, "accounts", column, &account.id, value)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(internal)
+        };
+        Ok(AccountView {
+            id: account.id.clone(),
+            kind: account.kind.clone(),
+            display_name: open("display_name", &account.display_name_enc)?,
+            email: open("email", &account.email_enc)?,
+            roles: account
+                .roles
+                .split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    async fn current_of(
+        &self,
+        token: &SessionToken,
+        row: &SessionRow,
+        account: &AccountRow,
+    ) -> Result<Current, ApiError> {
+        Ok(Current {
+            account: self.view(account).await?,
+            session: SessionView {
+                id: row.id.clone(),
+                auth_method: row.auth_method.clone(),
+                created_at_ms: row.created_at_ms,
+                mfa_at_ms: row.mfa_at_ms,
+            },
+            csrf_token: CsrfToken::for_session(&token.lookup_key())
+                .expose()
+                .to_owned(),
+        })
+    }
+
+    /// The live session and account behind a session token, or 401. Expired sessions are
+    /// revoked (and audited) on the spot.
+    async fn authenticate(
+        &self,
+        token_text: &str,
+    ) -> Result<(SessionToken, SessionRow, AccountRow), ApiError> {
+        let token = SessionToken::parse(token_text).ok_or_else(ApiError::unauthenticated)?;
+        let row = self
+            .store
+            .session_by_lookup(&token.lookup_key())
+            .await
+            .map_err(internal)?
+            .ok_or_else(ApiError::unauthenticated)?;
+        if row.revoked_at_ms.is_some() {
+            return Err(ApiError::unauthenticated());
+        }
+        let now = now_ms();
+        let reason = match self
+            .session_policy
+            .evaluate(row.created_at_ms, row.last_seen_ms, now)
+        {
+            SessionState::Active => None,
+            SessionState::IdleExpired => Some("idle_timeout"),
+            SessionState::AbsoluteExpired => Some("absolute_timeout"),
+        };
+        if let Some(reason) = reason {
+            self.revoke(&row, reason, now).await?;
+            return Err(ApiError::new(
+                401,
+                "session_expired",
+                "Your session has ended. Sign in again.",
+            ));
+        }
+        let account = self
+            .store
+            .account(&row.account_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(ApiError::unauthenticated)?;
+        if account.status != "active" {
+            self.revoke(&row, "account_not_active", now).await?;
+            return Err(ApiError::unauthenticated());
+        }
+        self.store
+            .touch_session(&row.id, now)
+            .await
+            .map_err(internal)?;
+        Ok((token, row, account))
+    }
+
+    async fn revoke(&self, row: &SessionRow, reason: &str, now: i64) -> Result<(), ApiError> {
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        if tx
+            .revoke_session(&row.account_id, &row.id, reason, now)
+            .await
+            .map_err(internal)?
+        {
+            let event = Event::new(
+                now,
+                format!("account:{}", row.account_id),
+                "session.revoked",
+                Outcome::Success,
+            )
+            .target(format!("session:{}", row.id))
+            .detail("reason", reason);
+            self.audit
+                .append(&mut tx, vec![event], now)
+                .await
+                .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)
+    }
+
+    /// Writes an event that records no other change (a refused attempt) through group commit.
+    async fn record(&self, event: Event) {
+        let result = match &self.audit_queue {
+            Some(queue) => queue.record(event).await,
+            None => {
+                let now = event.at_ms;
+                async {
+                    let mut tx = self.store.begin().await?;
+                    self.audit.append(&mut tx, vec![event], now).await?;
+                    tx.commit().await
+                }
+                .await
+            }
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, "could not write a security event to the audit trail");
+        }
+    }
+
+    fn throttle_check(&self, keys: &[String], now: i64) -> Result<(), ApiError> {
+        let throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            match throttle.check(key, now) {
+                Decision::Allowed => {}
+                Decision::RetryAfter { ms } => return Err(throttled(ms)),
+                Decision::Locked { until_ms } => return Err(throttled(until_ms - now)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a failure against every key; returns the keys this failure locked.
+    fn throttle_fail(&self, keys: &[String], now: i64) -> Vec<String> {
+        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        throttle.prune(now);
+        keys.iter()
+            .filter(|key| {
+                matches!(
+                    throttle.record_failure(key, now),
+                    identity::throttle::Event::Locked { .. }
+                )
+            })
+            .cloned()
+            .collect()
+    }
+
+    fn throttle_succeed(&self, keys: &[String]) {
+        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            throttle.record_success(key);
+        }
+    }
+
+    async fn enrolment_account(
+        &self,
+        token_text: &str,
+    ) -> Result<(SessionToken, AccountRow), ApiError> {
+        let invalid = || {
+            ApiError::new(
+                410,
+                "enrolment_invalid",
+                "This enrolment link has expired or has already been used. Ask your administrator for a new one.",
+            )
+        };
+        let token = SessionToken::parse(token_text).ok_or_else(invalid)?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let account_id = tx
+            .enrolment_account(&token.lookup_key(), now_ms())
+            .await
+            .map_err(internal)?
+            .ok_or_else(invalid)?;
+        tx.rollback().await.map_err(internal)?;
+        let account = self
+            .store
+            .account(&account_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(invalid)?;
+        if account.status != "pending" {
+            return Err(invalid());
+        }
+        Ok((token, account))
+    }
+
+    async fn totp_secret(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<(TotpSecret, Option<u64>)>, ApiError> {
+        let Some((secret_enc, last_step)) = self.store.totp(account_id).await.map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let key = self.subject_key(account_id).await?;
+        let bytes = open_value(&key, "totp_credentials", "secret", account_id, &secret_enc)
+            .map_err(internal)?;
+        let secret = TotpSecret::from_bytes(&bytes).map_err(internal)?;
+        Ok(Some((
+            secret,
+            last_step.and_then(|step| u64::try_from(step).ok()),
+        )))
+    }
+}
+
+impl IdentityApi for AccountService {
+    fn current<'a>(
+        &'a self,
+        session_token: &'a str,
+        _context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Current, ApiError>> {
+        Box::pin(async move {
+            let (token, row, account) = self.authenticate(session_token).await?;
+            self.current_of(&token, &row, &account).await
+        })
+    }
+
+    fn password_step<'a>(
+        &'a self,
+        request: PasswordRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<String, ApiError>> {
+        Box::pin(async move {
+            let now = now_ms();
+            let lookup = self.lookup_key().await.map_err(internal)?;
+            let email = normalise_email(&request.email).unwrap_or_default();
+            let email_index = lookup.blind_index("email", email.as_bytes());
+            // Throttle by the address tried (known or not, so throttling reveals nothing) and by
+            // the source network.
+            let keys = vec![
+                format!("email:{}", hex::encode(&email_index[..12])),
+                source_key(context),
+            ];
+            self.throttle_check(&keys, now)?;
+
+            let account = self
+                .store
+                .account_by_email_index(&email_index)
+                .await
+                .map_err(internal)?;
+            let phc = match &account {
+                Some(account) => self.store.password(&account.id).await.map_err(internal)?,
+                None => None,
+            };
+            let password_ok = match &phc {
+                Some(phc) => self
+                    .hasher
+                    .verify(phc, &request.password)
+                    .await
+                    .unwrap_or(false),
+                None => {
+                    self.hasher.verify_dummy(&request.password).await;
+                    false
+                }
+            };
+            let usable = account
+                .as_ref()
+                .filter(|account| account.status == "active" && password_ok);
+            let Some(account) = usable else {
+                let locked = self.throttle_fail(&keys, now);
+                let actor = account
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_owned(), |a| format!("account:{}", a.id));
+                self.record(
+                    Event::new(
+                        now,
+                        actor.clone(),
+                        "session.sign_in_failed",
+                        Outcome::Failure,
+                    )
+                    .detail("step", "password"),
+                )
+                .await;
+                if !locked.is_empty() {
+                    self.record(
+                        Event::new(now, actor, "sign_in.locked", Outcome::Denied)
+                            .detail("scope", scope_names(&locked)),
+                    )
+                    .await;
+                }
+                return Err(ApiError::new(
+                    401,
+                    "invalid_credentials",
+                    "The e-mail address or password is wrong. Check them and try again.",
+                ));
+            };
+            let pending_token = SessionToken::generate();
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            pending.retain(|_, entry| now - entry.created_at_ms < PENDING_VALID_MS);
+            pending.insert(
+                pending_token.lookup_key(),
+                Pending {
+                    account_id: account.id.clone(),
+                    created_at_ms: now,
+                    failed_attempts: 0,
+                },
+            );
+            Ok(pending_token.to_cookie_value().to_string())
+        })
+    }
+
+    fn mfa_step<'a>(
+        &'a self,
+        pending_token: &'a str,
+        request: MfaRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<NewSession, ApiError>> {
+        Box::pin(async move {
+            let now = now_ms();
+            let expired = || {
+                ApiError::new(
+                    401,
+                    "mfa_expired",
+                    "Your sign-in took too long. Start again.",
+                )
+            };
+            let pending_key = SessionToken::parse(pending_token)
+                .ok_or_else(expired)?
+                .lookup_key();
+            let pending = {
+                let map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                map.get(&pending_key)
+                    .filter(|entry| now - entry.created_at_ms < PENDING_VALID_MS)
+                    .cloned()
+                    .ok_or_else(expired)?
+            };
+            let account_id = pending.account_id.clone();
+            let keys = vec![format!("mfa:{account_id}"), source_key(context)];
+            self.throttle_check(&keys, now)?;
+
+            let mut tx = self.store.begin().await.map_err(internal)?;
+            let verified = match (&request.totp_code, &request.recovery_code) {
+                (Some(code), None) => match self.totp_secret(&account_id).await? {
+                    Some((secret, last_step)) => {
+                        match self.totp.verify_for_login(
+                            &secret,
+                            code.trim(),
+                            unix_secs(now),
+                            last_step,
+                        ) {
+                            // The database decides the race between two uses of one code.
+                            Ok((step, proof)) => tx
+                                .use_totp_step(&account_id, i64::try_from(step).unwrap_or(i64::MAX))
+                                .await
+                                .map_err(internal)?
+                                .then_some((proof, "password")),
+                            Err(_) => None,
+                        }
+                    }
+                    None => None,
+                },
+                (None, Some(code)) => {
+                    let stored = self
+                        .store
+                        .recovery_code_hashes(&account_id)
+                        .await
+                        .map_err(internal)?;
+                    match identity::recovery::find_for_login(&account_id, code, &stored, now) {
+                        Some((index, proof)) => tx
+                            .consume_recovery_code(&account_id, &stored[index])
+                            .await
+                            .map_err(internal)?
+                            .then_some((proof, "password")),
+                        None => None,
+                    }
+                }
+                _ => {
+                    return Err(ApiError::new(
+                        400,
+                        "bad_request",
+                        "Give either a code from your app or a recovery code.",
+                    ));
+                }
+            };
+            let Some((proof, first_factor)) = verified else {
+                tx.rollback().await.map_err(internal)?;
+                let locked = self.throttle_fail(&keys, now);
+                {
+                    let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(entry) = map.get_mut(&pending_key) {
+                        entry.failed_attempts += 1;
+                        if entry.failed_attempts >= PENDING_MAX_ATTEMPTS {
+                            map.remove(&pending_key);
+                        }
+                    }
+                }
+                let actor = format!("account:{account_id}");
+                self.record(
+                    Event::new(
+                        now,
+                        actor.clone(),
+                        "session.sign_in_failed",
+                        Outcome::Failure,
+                    )
+                    .detail(
+                        "step",
+                        if request.totp_code.is_some() {
+                            "totp"
+                        } else {
+                            "recovery_code"
+                        },
+                    ),
+                )
+                .await;
+                if !locked.is_empty() {
+                    self.record(
+                        Event::new(now, actor, "sign_in.locked", Outcome::Denied)
+                            .detail("scope", scope_names(&locked)),
+                    )
+                    .await;
+                }
+                return Err(ApiError::new(
+                    401,
+                    "invalid_code",
+                    "The code is wrong or has already been used. Wait for the next code and try again.",
+                ));
+            };
+            let used_recovery = request.recovery_code.is_some();
+            let (token, row) = self
+                .issue_session(&mut tx, &account_id, proof, first_factor, context, now)
+                .await?;
+            if used_recovery {
+                let event = Event::new(
+                    now,
+                    format!("account:{account_id}"),
+                    "mfa.recovery_code_used",
+                    Outcome::Success,
+                );
+                self.audit
+                    .append(&mut tx, vec![event], now)
+                    .await
+                    .map_err(internal)?;
+            }
+            tx.commit().await.map_err(internal)?;
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&pending_key);
+            self.throttle_succeed(&keys[..1]);
+            let account = self
+                .store
+                .account(&account_id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            let current = self.current_of(&token, &row, &account).await?;
+            Ok(NewSession {
+                token: token.to_cookie_value().to_string(),
+                current,
+            })
+        })
+    }
+
+    fn sign_out<'a>(
+        &'a self,
+        session_token: &'a str,
+        _context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            let (_, row, _) = self.authenticate(session_token).await?;
+            self.revoke(&row, "sign_out", now_ms()).await
+        })
+    }
+
+    fn sessions<'a>(
+        &'a self,
+        session_token: &'a str,
+        _context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Vec<SessionListItem>, ApiError>> {
+        Box::pin(async move {
+            let (_, current, account) = self.authenticate(session_token).await?;
+            let now = now_ms();
+            let rows = self
+                .store
+                .live_sessions_of(&account.id)
+                .await
+                .map_err(internal)?;
+            Ok(rows
+                .into_iter()
+                .filter(|row| {
+                    self.session_policy
+                        .evaluate(row.created_at_ms, row.last_seen_ms, now)
+                        == SessionState::Active
+                })
+                .map(|row| SessionListItem {
+                    current: row.id == current.id,
+                    id: row.id,
+                    device: row.device,
+                    auth_method: row.auth_method,
+                    created_at_ms: row.created_at_ms,
+                    last_seen_ms: row.last_seen_ms,
+                })
+                .collect())
+        })
+    }
+
+    fn revoke_session<'a>(
+        &'a self,
+        session_token: &'a str,
+        session_id: &'a str,
+        _context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            let (_, _, account) = self.authenticate(session_token).await?;
+            let now = now_ms();
+            let mut tx = self.store.begin().await.map_err(internal)?;
+            if !tx
+                .revoke_session(&account.id, session_id, "revoked_by_user", now)
+                .await
+                .map_err(internal)?
+            {
+                return Err(ApiError::new(
+                    404,
+                    "not_found",
+                    "No such session. Reload the list.",
+                ));
+            }
+            let event = Event::new(
+                now,
+                format!("account:{}", account.id),
+                "session.revoked",
+                Outcome::Success,
+            )
+            .target(format!("session:{session_id}"))
+            .detail("reason", "revoked_by_user");
+            self.audit
+                .append(&mut tx, vec![event], now)
+                .await
+                .map_err(internal)?;
+            tx.commit().await.map_err(internal)
+        })
+    }
+
+    fn enrolment_start<'a>(
+        &'a self,
+        request: EnrolmentStartRequest,
+        _context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<EnrolmentStart, ApiError>> {
+        Box::pin(async move {
+            let (_, account) = self.enrolment_account(&request.token).await?;
+            let view = self.view(&account).await?;
+            let now = now_ms();
+            let key = self.subject_key(&account.id).await?;
+            let secret = TotpSecret::generate();
+            let mut tx = self.store.begin().await.map_err(internal)?;
+            tx.set_totp(
+                &account.id,
+                &seal(
+                    &key,
+                    "totp_credentials",
+                    "secret",
+                    &account.id,
+                    secret.expose_bytes(),
+                ),
+                now,
+            )
+            .await
+            .map_err(internal)?;
+            let event = Event::new(
+                now,
+                format!("account:{}", account.id),
+                "enrolment.started",
+                Outcome::Success,
+            );
+            self.audit
+                .append(&mut tx, vec![event], now)
+                .await
+                .map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            let uri = self.totp.provisioning_uri(ISSUER, &view.email, &secret);
+            let svg = identity::totp::qr_svg(&uri).map_err(internal)?;
+            let qr_data_url = format!(
+                "data:image/svg+xml;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(svg.as_bytes())
+            );
+            Ok(EnrolmentStart {
+                email: view.email,
+                display_name: view.display_name,
+                min_password_length: identity::password::NIST_MIN_LEN_WITH_MFA
+                    .max(self.password_policy.min_len_with_mfa),
+                totp: TotpSetup {
+                    secret: secret.to_base32().to_string(),
+                    uri: uri.to_string(),
+                    qr_data_url,
+                },
+            })
+        })
+    }
+
+    fn enrolment_finish<'a>(
+        &'a self,
+        request: EnrolmentFinishRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<EnrolmentDone, ApiError>> {
+        Box::pin(async move {
+            let (token, account) = self.enrolment_account(&request.token).await?;
+            let view = self.view(&account).await?;
+            let local_part = view.email.split('@').next().unwrap_or_default().to_owned();
+            self.password_policy
+                .check(
+                    &request.password,
+                    true,
+                    &[&view.display_name, &local_part, &view.email],
+                )
+                .map_err(password_rejected)?;
+            let now = now_ms();
+            let Some((secret, last_step)) = self.totp_secret(&account.id).await? else {
+                return Err(ApiError::new(
+                    409,
+                    "enrolment_not_started",
+                    "Reload the page to start enrolment again.",
+                ));
+            };
+            let invalid_code = || {
+                ApiError::new(401, "invalid_code", "The code is wrong or has already been used. Wait for the next code and try again.")
+            };
+            let (step, proof) = self
+                .totp
+                .verify_for_login(&secret, request.totp_code.trim(), unix_secs(now), last_step)
+                .map_err(|_| invalid_code())?;
+            let phc = self
+                .hasher
+                .hash(&request.password)
+                .await
+                .map_err(internal)?;
+            let (codes, hashes) =
+                identity::recovery::generate(&account.id, identity::recovery::DEFAULT_COUNT);
+
+            let mut tx = self.store.begin().await.map_err(internal)?;
+            if !tx
+                .consume_enrolment(&token.lookup_key(), now)
+                .await
+                .map_err(internal)?
+            {
+                return Err(ApiError::new(410, "enrolment_invalid", "This enrolment link has expired or has already been used. Ask your administrator for a new one."));
+            }
+            if !tx
+                .use_totp_step(&account.id, i64::try_from(step).unwrap_or(i64::MAX))
+                .await
+                .map_err(internal)?
+            {
+                return Err(invalid_code());
+            }
+            tx.set_password(&account.id, &phc, now)
+                .await
+                .map_err(internal)?;
+            tx.replace_recovery_codes(&account.id, &hashes)
+                .await
+                .map_err(internal)?;
+            tx.set_account_status(&account.id, "active", now)
+                .await
+                .map_err(internal)?;
+            let actor = format!("account:{}", account.id);
+            let events = vec![
+                Event::new(
+                    now,
+                    actor.clone(),
+                    "credential.password_set",
+                    Outcome::Success,
+                ),
+                Event::new(now, actor.clone(), "mfa.totp_enrolled", Outcome::Success),
+                Event::new(
+                    now,
+                    actor.clone(),
+                    "mfa.recovery_codes_issued",
+                    Outcome::Success,
+                )
+                .detail("count", hashes.len().to_string()),
+                Event::new(now, actor, "enrolment.completed", Outcome::Success),
+            ];
+            self.audit
+                .append(&mut tx, events, now)
+                .await
+                .map_err(internal)?;
+            let (session_token, row) = self
+                .issue_session(&mut tx, &account.id, proof, "password", context, now)
+                .await?;
+            tx.commit().await.map_err(internal)?;
+            let account = self
+                .store
+                .account(&account.id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            let current = self.current_of(&session_token, &row, &account).await?;
+            Ok(EnrolmentDone {
+                recovery_codes: codes.iter().map(|code| code.expose().to_owned()).collect(),
+                session: NewSession {
+                    token: session_token.to_cookie_value().to_string(),
+                    current,
+                },
+            })
+        })
+    }
+}
+
+/// Lower-cased and trimmed, if it looks like an address: one `@`, something either side, a dot
+/// in the domain, no spaces, at most 254 characters.
+pub fn normalise_email(text: &str) -> Option<String> {
+    let email = text.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let valid = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    valid.then_some(email)
+}
+
+fn subject_key_ref(account_id: &str) -> String {
+    format!("subject:{account_id}")
+}
+
+fn random_id() -> String {
+    let bytes: [u8; 16] = vault::random_bytes();
+    hex::encode(bytes)
+}
+
+fn unix_secs(ms: i64) -> u64 {
+    u64::try_from(ms / 1000).unwrap_or(0)
+}
+
+fn mfa_method_name(proof: &MfaVerified) -> &'static str {
+    match proof.method() {
+        identity::MfaMethod::Totp => "totp",
+        identity::MfaMethod::RecoveryCode => "recovery_code",
+        identity::MfaMethod::Passkey => "passkey",
+        identity::MfaMethod::IdentityProvider => "identity_provider",
+    }
+}
+
+/// The throttling key of a request's source: the address, or its /64 for IPv6 (one host usually
+/// has a whole /64).
+fn source_key(context: &RequestContext) -> String {
+    match context.source {
+        Some(std::net::IpAddr::V4(ip)) => format!("source:{ip}"),
+        Some(std::net::IpAddr::V6(ip)) => {
+            let segments = ip.segments();
+            format!(
+                "source:{:x}:{:x}:{:x}:{:x}::/64",
+                segments[0], segments[1], segments[2], segments[3]
+            )
+        }
+        None => "source:unknown".into(),
+    }
+}
+
+/// The kinds of throttling key that were locked, for the audit trail (never the keys themselves,
+/// which hold addresses).
+fn scope_names(keys: &[String]) -> String {
+    let mut scopes: Vec<&str> = keys
+        .iter()
+        .filter_map(|key| key.split(':').next())
+        .collect();
+    scopes.dedup();
+    scopes.join(",")
+}
+
+/// "Chrome on Linux" from a user agent: browser family and platform only.
+fn describe_device(user_agent: Option<&str>) -> String {
+    let agent = user_agent.unwrap_or_default();
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map_or("Unknown browser", |(_, name)| name);
+    let platform = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map_or("an unknown system", |(_, name)| name);
+    format!("{browser} on {platform}")
+}
+
+fn throttled(ms: i64) -> ApiError {
+    let secs = (ms.max(0) + 999) / 1000;
+    ApiError::new(
+        429,
+        "throttled",
+        format!(
+            "Too many attempts. Wait {} minutes and try again.",
+            (secs + 59) / 60
+        ),
+    )
+    .with("retry_after_secs", secs.max(1))
+}
+
+fn password_rejected(rejection: PasswordRejection) -> ApiError {
+    let reason = match rejection {
+        PasswordRejection::TooShort { .. } => "too_short",
+        PasswordRejection::TooLong { .. } => "too_long",
+        PasswordRejection::Common => "common",
+        PasswordRejection::ContextSpecific => "context_specific",
+        PasswordRejection::Repetitive => "repetitive",
+    };
+    let error =
+        ApiError::new(400, "password_rejected", rejection.to_string()).with("reason", reason);
+    match rejection {
+        PasswordRejection::TooShort { min } => error.with("min_length", min),
+        PasswordRejection::TooLong { max } => error.with("max_length", max),
+        _ => error,
+    }
+}
+
+/// Logs the cause (never request content) and answers with a generic 500.
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "identity operation failed");
+    ApiError::new(
+        500,
+        "internal",
+        "Something went wrong on the server. Try again in a moment.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_addresses_are_normalised_or_refused() {
+        let cases = [
+            ("  Ada.Admin@Example.SE ", Some("ada.admin@example.se")),
+            ("a@b.c", Some("a@b.c")),
+            ("no-at.example", None),
+            ("@example.se", None),
+            ("a@localhost", None),
+            ("a@b@c.se", None),
+            ("a b@c.se", None),
+            ("a@.se", None),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalise_email(input).as_deref(), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn devices_are_described_coarsely() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        assert_eq!(describe_device(Some(chrome)), "Chrome on Linux");
+        assert_eq!(
+            describe_device(None),
+            "Unknown browser on an unknown system"
+        );
+    }
+
+    #[test]
+    fn throttling_answers_round_up_to_whole_minutes() {
+        let error = throttled(61_000);
+        assert_eq!(error.status, 429);
+        assert!(
+            error.message.contains("Wait 2 minutes"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            error.extra,
+            vec![("retry_after_secs", serde_json::json!(61))]
+        );
+    }
+}
