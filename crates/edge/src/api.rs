@@ -54,6 +54,7 @@ pub struct ApiError {
         crate::identity::revoke_session,
         crate::identity::enrolment_start,
         crate::identity::enrolment_finish,
+        crate::identity::change_password,
     ),
     components(schemas(Info, Health, ApiError))
 )]

@@ -144,6 +144,14 @@ pub struct EnrolmentFinishRequest {
     pub totp_code: String,
 }
 
+/// A password change: both factors again, and the new password.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    pub new_password: String,
+    pub totp_code: String,
+}
+
 /// What an enrolling person needs to set up their authenticator.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct EnrolmentStart {
@@ -204,6 +212,14 @@ pub trait IdentityApi: Send + Sync {
         session_id: &'a str,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, ApiResult<()>>;
+    /// Changes the password; every session of the account ends and a new one replaces the
+    /// current one.
+    fn change_password<'a>(
+        &'a self,
+        session_token: &'a str,
+        request: PasswordChangeRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<NewSession>>;
     fn enrolment_start<'a>(
         &'a self,
         request: EnrolmentStartRequest,
@@ -225,6 +241,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sessions/{id}", delete(revoke_session))
         .route("/api/v1/enrolment/start", post(enrolment_start))
         .route("/api/v1/enrolment/finish", post(enrolment_finish))
+        .route("/api/v1/account/password", post(change_password))
 }
 
 /// Middleware: refuses state-changing requests that a browser says come from another site.
@@ -543,6 +560,39 @@ async fn enrolment_finish(
                 "session": session_body(&done.session.current),
             });
             signed_in(done.session, Json(body).into_response())
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/account/password", request_body = PasswordChangeRequest, responses(
+    (status = 200, description = "Changed; every earlier session has ended and this one was renewed", body = Current),
+    (status = 400, description = "The new password was refused"),
+    (status = 401, description = "Wrong current password or code"),
+    (status = 403, description = "Missing CSRF token"),
+))]
+async fn change_password(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Result<Json<PasswordChangeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let context = context(peer, &headers);
+    let Ok(Json(request)) = body else {
+        return bad_body();
+    };
+    let identity = state.services.identity();
+    let result = async {
+        let token = session_token(&headers)?;
+        let current = identity.current(token, &context).await?;
+        require_csrf(&headers, &current)?;
+        identity.change_password(token, request, &context).await
+    }
+    .await;
+    match result {
+        Ok(session) => {
+            let body = Json(session_body(&session.current)).into_response();
+            signed_in(session, body)
         }
         Err(error) => error.into_response(),
     }

@@ -17,8 +17,8 @@ use audit::{Event, Outcome};
 use base64::Engine as _;
 use edge::identity::{
     AccountView, ApiError, Current, EnrolmentDone, EnrolmentFinishRequest, EnrolmentStart,
-    EnrolmentStartRequest, IdentityApi, MfaRequest, NewSession, PasswordRequest, RequestContext,
-    SessionListItem, SessionView, TotpSetup,
+    EnrolmentStartRequest, IdentityApi, MfaRequest, NewSession, PasswordChangeRequest,
+    PasswordRequest, RequestContext, SessionListItem, SessionView, TotpSetup,
 };
 use edge::BoxFuture;
 use identity::password::{PasswordHasher, PasswordPolicy, PasswordRejection};
@@ -789,6 +789,114 @@ impl IdentityApi for AccountService {
                 .await
                 .map_err(internal)?;
             tx.commit().await.map_err(internal)
+        })
+    }
+
+    fn change_password<'a>(
+        &'a self,
+        session_token: &'a str,
+        request: PasswordChangeRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<NewSession, ApiError>> {
+        Box::pin(async move {
+            let (_, _, account) = self.authenticate(session_token).await?;
+            let now = now_ms();
+            let actor = format!("account:{}", account.id);
+            let keys = vec![format!("mfa:{}", account.id), source_key(context)];
+            self.throttle_check(&keys, now)?;
+            let phc = self
+                .store
+                .password(&account.id)
+                .await
+                .map_err(internal)?
+                .unwrap_or_default();
+            let password_ok = self
+                .hasher
+                .verify(&phc, &request.current_password)
+                .await
+                .unwrap_or(false);
+            let second_factor = match self.totp_secret(&account.id).await? {
+                Some((secret, last_step)) if password_ok => self
+                    .totp
+                    .verify_for_login(&secret, request.totp_code.trim(), unix_secs(now), last_step)
+                    .ok(),
+                _ => None,
+            };
+            let Some((step, proof)) = second_factor else {
+                self.throttle_fail(&keys, now);
+                self.record(
+                    Event::new(
+                        now,
+                        actor,
+                        "credential.password_change_failed",
+                        Outcome::Failure,
+                    )
+                    .detail("step", if password_ok { "totp" } else { "password" }),
+                )
+                .await;
+                return Err(ApiError::new(
+                    401,
+                    "invalid_credentials",
+                    "The current password or the code is wrong. Check them and try again.",
+                ));
+            };
+            let view = self.view(&account).await?;
+            let local_part = view.email.split('@').next().unwrap_or_default().to_owned();
+            self.password_policy
+                .check(
+                    &request.new_password,
+                    true,
+                    &[&view.display_name, &local_part, &view.email],
+                )
+                .map_err(password_rejected)?;
+            let new_phc = self
+                .hasher
+                .hash(&request.new_password)
+                .await
+                .map_err(internal)?;
+
+            let mut tx = self.store.begin().await.map_err(internal)?;
+            if !tx
+                .use_totp_step(&account.id, i64::try_from(step).unwrap_or(i64::MAX))
+                .await
+                .map_err(internal)?
+            {
+                return Err(ApiError::new(401, "invalid_code", "The code is wrong or has already been used. Wait for the next code and try again."));
+            }
+            tx.set_password(&account.id, &new_phc, now)
+                .await
+                .map_err(internal)?;
+            // Every session ends, this one included: a password change is exactly when an
+            // attacker holding an old session must lose it.
+            let ended = tx
+                .revoke_sessions_of(&account.id, None, "password_changed", now)
+                .await
+                .map_err(internal)?;
+            let events = vec![
+                Event::new(
+                    now,
+                    actor.clone(),
+                    "credential.password_changed",
+                    Outcome::Success,
+                ),
+                Event::new(now, actor, "session.revoked_all", Outcome::Success)
+                    .detail("reason", "password_changed")
+                    .detail("count", ended.to_string()),
+            ];
+            self.audit
+                .append(&mut tx, events, now)
+                .await
+                .map_err(internal)?;
+            let (token, row) = self
+                .issue_session(&mut tx, &account.id, proof, "password", context, now)
+                .await?;
+            tx.commit().await.map_err(internal)?;
+            self.throttle_succeed(&keys[..1]);
+            let current = self.current_of(&token, &row, &account).await?;
+            Ok(NewSession {
+                token: token.to_cookie_value().to_string(),
+                current,
+            })
         })
     }
 

@@ -515,3 +515,111 @@ async fn bad_input_gets_a_clear_error() {
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn a_password_change_ends_every_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let token = bootstrap(dir.path());
+    let mut ada = Client::new(&server);
+    let (secret, _, recovery_codes) = enrol(&mut ada, &token).await;
+    let old_cookies = ada.cookies.clone();
+
+    let mut laptop = Client::new(&server);
+    let (status, _) = laptop
+        .json(
+            "POST",
+            "/api/v1/session/password",
+            serde_json::json!({ "email": EMAIL, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = laptop
+        .json(
+            "POST",
+            "/api/v1/session/mfa",
+            serde_json::json!({ "recovery_code": recovery_codes[3] }),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let (_, me) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    // The enrolment used this step's code; the next step's is within the allowed drift.
+    let next_code = Totp::default()
+        .code_at(&secret, now_secs() + 30)
+        .to_string();
+    let change = serde_json::json!({
+        "current_password": PASSWORD,
+        "new_password": "ett annat långt lösenord för hösten",
+        "totp_code": next_code,
+    });
+    let without_csrf = ada
+        .send(
+            "POST",
+            "/api/v1/account/password",
+            Some(change.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(without_csrf.status, 403);
+    let changed = ada
+        .send(
+            "POST",
+            "/api/v1/account/password",
+            Some(change),
+            &[("X-CSRF-Token", &csrf)],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+
+    let (status, _) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 200, "the new session works");
+    let (status, _) = laptop
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 401, "the other device's session ended");
+    let mut stale = Client::new(&server);
+    stale.cookies = old_cookies;
+    let (status, _) = stale
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(
+        status, 401,
+        "the session the change was made from was replaced"
+    );
+
+    let mut fresh = Client::new(&server);
+    let (status, _) = fresh
+        .json(
+            "POST",
+            "/api/v1/session/password",
+            serde_json::json!({ "email": EMAIL, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 401, "the old password no longer works");
+    let (status, _) = fresh
+        .json_patiently(
+            "POST",
+            "/api/v1/session/password",
+            serde_json::json!({ "email": EMAIL, "password": "ett annat långt lösenord för hösten" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let data_dir = dir.path().to_owned();
+    let actions =
+        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
+            .await
+            .unwrap();
+    let revoked_all = actions
+        .iter()
+        .find(|(action, _)| action == "session.revoked_all")
+        .unwrap();
+    assert_eq!(revoked_all.1.get("count").map(String::as_str), Some("2"));
+}
