@@ -23,6 +23,10 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("sqlx", &["store"]),
     // Only the vault does symmetric encryption.
     ("aes-gcm", &["vault"]),
+    // Only identity hashes passwords and makes TOTP codes.
+    ("argon2", &["identity"]),
+    ("qrcode", &["identity"]),
+    ("sha1", &["identity"]),
     // Only the audit chain signs.
     ("ed25519-dalek", &["audit"]),
     // Binaries report errors with anyhow; libraries have their own error types.
