@@ -162,6 +162,7 @@ pub struct PasswordHasher {
     params: HashParams,
     max_concurrent: usize,
     permits: Arc<Semaphore>,
+    workers: Workers,
     /// The PHC string that [`PasswordHasher::verify_dummy`] verifies against: the hash of a random
     /// password, made with this hasher's parameters the first time it is needed, so an unknown
     /// user costs the same Argon2 work as a known one.
@@ -340,6 +341,7 @@ impl PasswordHasher {
             params,
             max_concurrent,
             permits: Arc::new(Semaphore::new(max_concurrent)),
+            workers: Workers::start(max_concurrent),
             dummy_phc: OnceCell::new(),
         }
     }
@@ -350,10 +352,6 @@ impl PasswordHasher {
 
     /// A PHC string (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`) of `password` with a fresh
     /// 128-bit salt.
-    ///
-    /// # Panics
-    ///
-    /// If called outside a tokio runtime (it uses `spawn_blocking`).
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(HashError::PasswordTooLong);
@@ -381,10 +379,6 @@ impl PasswordHasher {
     /// at once (as in [`PasswordHasher::verify_dummy`], so this reveals nothing about the user).
     /// A `phc` that does not parse, or that is not Argon2id within the parameter maximums, is an
     /// error: the stored value is not trusted to set how much memory we allocate.
-    ///
-    /// # Panics
-    ///
-    /// If called outside a tokio runtime (it uses `spawn_blocking`).
     pub async fn verify(&self, phc: &str, password: &str) -> Result<bool, HashError> {
         // Checked before waiting for a permit, so a broken row fails fast.
         parse_supported(phc)?;
@@ -408,10 +402,6 @@ impl PasswordHasher {
     /// it when the user does not exist, so that "no such user" and "wrong password" take the
     /// same time and cannot be told apart. The dummy hash is made once per hasher, on the first
     /// call (which therefore takes about twice as long, once).
-    ///
-    /// # Panics
-    ///
-    /// If called outside a tokio runtime (it uses `spawn_blocking`).
     pub async fn verify_dummy(&self, password: &str) {
         let dummy_phc = self
             .dummy_phc
@@ -452,9 +442,9 @@ impl PasswordHasher {
             || stored.p_cost() < self.params.parallelism()
     }
 
-    /// Runs `work` on the blocking pool once a permit is free, holding the permit inside the
-    /// blocking task: if the caller's future is dropped, the running hash still counts against
-    /// the limit until it ends.
+    /// Runs `work` on the hashing threads once a permit is free, holding the permit inside the
+    /// job: if the caller's future is dropped, the running hash still counts against the limit
+    /// until it ends.
     async fn run_blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, HashError> + Send + 'static,
@@ -464,12 +454,19 @@ impl PasswordHasher {
             .acquire_owned()
             .await
             .map_err(|_| HashError::Internal)?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|_| HashError::Internal)?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A panic inside Argon2 would be a bug there; it must not take a worker with it.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .unwrap_or(Err(HashError::Internal));
+            // The permit goes back before the answer, so a caller that sees the answer sees
+            // the permit free again.
+            drop(permit);
+            // A caller that stopped waiting does not need the answer.
+            let _ = reply.send(result);
+        });
+        self.workers.submit(job)?;
+        answer.await.map_err(|_| HashError::Internal)?
     }
 }
 
@@ -480,6 +477,56 @@ impl std::fmt::Debug for PasswordHasher {
             .field("params", &self.params)
             .field("max_concurrent", &self.max_concurrent)
             .finish_non_exhaustive()
+    }
+}
+
+/// A unit of hashing work for the worker threads.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The threads that run Argon2, one per allowed concurrent hash. Dedicated threads, rather than
+/// tokio's blocking pool (which may run each hash on a different thread), keep the allocator's
+/// per-thread arenas to `max_concurrent`: each arena can keep a freed 19 MiB Argon2 block, so
+/// with the blocking pool a flood of sign-ins grew the process by hundreds of MiB even though
+/// only `max_concurrent` hashes ever ran at once. The threads end when the hasher is dropped.
+struct Workers {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl Workers {
+    fn start(count: usize) -> Workers {
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = Arc::new(std::sync::Mutex::new(receiver));
+        for index in 0..count.max(1) {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("trygg-argon2-{index}"))
+                .spawn(move || loop {
+                    // A poisoned lock only means another worker panicked while waiting, which
+                    // leaves the receiver intact.
+                    let next = receiver
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .recv();
+                    match next {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                })
+                // Invariant: this runs at start-up, where failing to start a thread is fatal
+                // anyway; it never runs on a request.
+                .expect("the operating system starts a hashing thread");
+        }
+        Workers {
+            jobs: std::sync::Mutex::new(sender),
+        }
+    }
+
+    fn submit(&self, job: Job) -> Result<(), HashError> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .send(job)
+            .map_err(|_| HashError::Internal)
     }
 }
 
