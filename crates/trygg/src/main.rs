@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -216,7 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             logging::init(config.log.format, &config.log.level)?;
             let shutdown = app::shutdown_signal()?;
             let server = Server::start(config, Mode::Production).await?;
-            println!("Trygg is serving at {}", server.url());
+            // Ignored if nobody reads standard output: the server must not stop over it.
+            let _ = writeln!(std::io::stdout(), "Trygg is serving at {}", server.url());
             tracing::info!(port = server.local_addr.port(), "serving");
             server.run(shutdown).await?;
             Ok(ExitCode::SUCCESS)
@@ -290,33 +292,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Prints the demo's welcome. Written so that a closed standard output (a launcher that stopped
+/// reading) cannot bring the server down: the banner is a courtesy, not a requirement.
 fn print_demo_banner(server: &Server) {
-    println!();
-    println!("Trygg is running at {}", server.url());
-    println!();
-    println!(
-        "  Organisation:   {}",
-        server
-            .organisation
-            .as_deref()
-            .unwrap_or(demo::DEMO_ORGANISATION)
-    );
-    println!(
-        "  Data directory: {}",
-        server.config.server.data_dir.display()
-    );
-    println!("  Certificate:    self-signed; your browser will ask you to accept it.");
-    println!("  Sign-in:        no account and no default password exists. Create the first");
-    println!("                  administrator, then open the link it prints:");
-    println!(
-        "                  trygg admin bootstrap --data-dir {} --email you@example.com --name \"Your Name\"",
-        server.config.server.data_dir.display()
+    let data_dir = server.config.server.data_dir.display();
+    let organisation = server
+        .organisation
+        .as_deref()
+        .unwrap_or(demo::DEMO_ORGANISATION);
+    let mut text = format!(
+        "\nTrygg is running at {url}\n\n\
+         \x20 Organisation:   {organisation}\n\
+         \x20 Data directory: {data_dir}\n\
+         \x20 Certificate:    self-signed; your browser will ask you to accept it.\n\
+         \x20 Sign-in:        no account and no default password exists. Create the first\n\
+         \x20                 administrator, then open the link it prints:\n\
+         \x20                 trygg admin bootstrap --data-dir {data_dir} --email you@example.com --name \"Your Name\"\n",
+        url = server.url(),
     );
     for created in &server.created {
-        println!("  Created:        {created}");
+        text.push_str(&format!("  Created:        {created}\n"));
     }
-    println!();
-    println!("Press Ctrl+C to stop.");
+    text.push_str("\nPress Ctrl+C to stop.\n");
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 async fn bootstrap(
