@@ -1,8 +1,11 @@
 //! Calls to the Trygg server's JSON API, and the parsing of what comes back.
 //!
 //! Responses are parsed into typed values here, at the edge, so the rest of the client never sees
-//! an unchecked `any`. It does not retry, cache, or show anything: callers decide what a failure
-//! means to the person.
+//! an unchecked `any`. The wire types keep the server's field names. A refusal the server
+//! explains (`{ "code": ..., "message": ... }`) becomes an `ApiProblem` the pages can match on.
+//! It does not retry, cache, or show anything: callers decide what a failure means to the person.
+//! Session and sign-in state lives in HttpOnly cookies that this code never sees; the only token
+//! it handles is the CSRF token, which the caller passes back on state-changing calls.
 
 /** `GET /api/v1/info`: what this server is and who runs it. */
 export interface ServerInfo {
@@ -12,35 +15,268 @@ export interface ServerInfo {
   readonly organisation: string | null;
 }
 
+/** `GET /api/v1/session`, and what a completed sign-in answers: who is signed in, and how. */
+export interface SessionInfo {
+  readonly account: Account;
+  readonly session: CurrentSession;
+  /** Goes back in the `X-CSRF-Token` header of every state-changing call made while signed in. */
+  readonly csrf_token: string;
+}
+
+export interface Account {
+  readonly id: string;
+  readonly kind: "staff" | "customer";
+  readonly display_name: string;
+  readonly email: string;
+  readonly roles: readonly string[];
+}
+
+export interface CurrentSession {
+  readonly id: string;
+  /** e.g. `password+totp`; shown to the person, translated where the client knows the value. */
+  readonly auth_method: string;
+  readonly created_at_ms: number;
+  readonly mfa_at_ms: number | null;
+}
+
+/** One entry of `GET /api/v1/sessions`. */
+export interface SessionSummary {
+  readonly id: string;
+  /** A coarse description such as "Chromium on Linux". */
+  readonly device: string;
+  readonly auth_method: string;
+  readonly created_at_ms: number;
+  readonly last_seen_ms: number;
+  /** Whether this is the session of the browser asking. */
+  readonly current: boolean;
+}
+
+/** The second step of signing in, after the password: one of the two. */
+export type SecondFactor = { readonly totp_code: string } | { readonly recovery_code: string };
+
+/** `POST /api/v1/enrolment/start`: whose account the link sets up, and the new TOTP secret. */
+export interface Enrolment {
+  readonly email: string;
+  readonly display_name: string;
+  readonly min_password_length: number;
+  readonly totp: {
+    /** RFC 4648 base32, no padding expected. */
+    readonly secret: string;
+    readonly uri: string;
+    /** A `data:image/...;base64,` URL, the only kind the page's CSP lets an `<img>` show. */
+    readonly qr_data_url: string;
+  };
+}
+
+/** `POST /api/v1/enrolment/finish`: the recovery codes, shown once, and the new session. */
+export interface EnrolmentFinished {
+  readonly recovery_codes: readonly string[];
+  readonly session: SessionInfo;
+}
+
+export type PasswordRejection = "too_short" | "too_long" | "common" | "context_specific" | "repetitive";
+
+/** Why the server refused a call, as far as the client knows the reason. */
+export type Problem =
+  | {
+      readonly code:
+        | "unauthenticated"
+        | "invalid_credentials"
+        | "invalid_code"
+        | "mfa_expired"
+        | "enrolment_invalid"
+        | "not_found";
+    }
+  | { readonly code: "throttled"; readonly retry_after_secs: number }
+  | {
+      readonly code: "password_rejected";
+      /** `unknown` when the server names a reason this client does not know yet. */
+      readonly reason: PasswordRejection | "unknown";
+      readonly min_length: number | null;
+    }
+  /** A code this client does not know, or an error without a JSON body. */
+  | { readonly code: "unknown"; readonly reported: string };
+
 /** Why a call failed, for the log; the person is shown a localized message instead. */
 export class ApiError extends Error {
-  override readonly name = "ApiError";
+  override readonly name: string = "ApiError";
+}
+
+/** No answer: the network, the connection or a timeout. Trying again later may help. */
+export class ApiUnreachable extends ApiError {
+  override readonly name = "ApiUnreachable";
+}
+
+/** The server answered, and refused: `status` >= 400 with the problem it named. */
+export class ApiProblem extends ApiError {
+  override readonly name = "ApiProblem";
+
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+    what: string,
+  ) {
+    super(`${what} answered ${status} ${problem.code === "unknown" ? problem.reported : problem.code}`);
+  }
 }
 
 const requestTimeoutMs = 10_000;
 
 export async function fetchServerInfo(): Promise<ServerInfo> {
-  return parseServerInfo(await getJson("/api/v1/info"));
+  return parseServerInfo(await call("GET", "/api/v1/info"));
 }
 
-async function getJson(path: string): Promise<unknown> {
+/** Who is signed in in this browser; an `ApiProblem` with `unauthenticated` (401) if nobody. */
+export async function fetchSession(): Promise<SessionInfo> {
+  return parseSessionInfo(await call("GET", "/api/v1/session"), "session");
+}
+
+/** The first step of signing in. On success the server expects the second factor next. */
+export async function signInWithPassword(email: string, password: string): Promise<void> {
+  const answer = object(await call("POST", "/api/v1/session/password", { body: { email, password } }), "password");
+  if (answer.next !== "mfa") throw new ApiError(`password: next is ${String(answer.next)}, not mfa`);
+}
+
+/** The second step of signing in; the session cookie is set when this succeeds. */
+export async function signInWithSecondFactor(factor: SecondFactor): Promise<SessionInfo> {
+  return parseSessionInfo(await call("POST", "/api/v1/session/mfa", { body: factor }), "mfa");
+}
+
+/** Signs this browser out. */
+export async function signOut(csrfToken: string): Promise<void> {
+  await call("DELETE", "/api/v1/session", { csrfToken });
+}
+
+/** The signed-in account's live sessions. */
+export async function fetchSessions(): Promise<readonly SessionSummary[]> {
+  const { sessions } = object(await call("GET", "/api/v1/sessions"), "sessions");
+  if (!Array.isArray(sessions)) throw new ApiError("sessions: sessions is not an array");
+  return sessions.map((entry: unknown) => {
+    const { id, device, auth_method, created_at_ms, last_seen_ms, current } = object(entry, "sessions[]");
+    return {
+      id: string(id, "sessions[].id"),
+      device: string(device, "sessions[].device"),
+      auth_method: string(auth_method, "sessions[].auth_method"),
+      created_at_ms: number(created_at_ms, "sessions[].created_at_ms"),
+      last_seen_ms: number(last_seen_ms, "sessions[].last_seen_ms"),
+      current: boolean(current, "sessions[].current"),
+    };
+  });
+}
+
+/** Signs out another session of the same account. */
+export async function endSession(sessionId: string, csrfToken: string): Promise<void> {
+  await call("DELETE", `/api/v1/sessions/${encodeURIComponent(sessionId)}`, { csrfToken });
+}
+
+/** Opens an enrolment link: the token comes from the link's fragment, never from the server. */
+export async function startEnrolment(token: string): Promise<Enrolment> {
+  const value = object(await call("POST", "/api/v1/enrolment/start", { body: { token } }), "enrolment");
+  const totp = object(value.totp, "enrolment.totp");
+  const secret = string(totp.secret, "enrolment.totp.secret");
+  if (!/^[A-Z2-7]+=*$/.test(secret)) throw new ApiError("enrolment: the secret is not base32");
+  const qrDataUrl = string(totp.qr_data_url, "enrolment.totp.qr_data_url");
+  if (!/^data:image\/(svg\+xml|png);base64,[A-Za-z0-9+/]+=*$/.test(qrDataUrl)) {
+    throw new ApiError("enrolment: qr_data_url is not a base64 SVG or PNG data URL");
+  }
+  return {
+    email: string(value.email, "enrolment.email"),
+    display_name: string(value.display_name, "enrolment.display_name"),
+    min_password_length: number(value.min_password_length, "enrolment.min_password_length"),
+    totp: { secret, uri: string(totp.uri, "enrolment.totp.uri"), qr_data_url: qrDataUrl },
+  };
+}
+
+/** Sets the password and confirms the authenticator; signs the person in on success. */
+export async function finishEnrolment(token: string, password: string, totpCode: string): Promise<EnrolmentFinished> {
+  const value = object(
+    await call("POST", "/api/v1/enrolment/finish", { body: { token, password, totp_code: totpCode } }),
+    "enrolment finish",
+  );
+  const codes = value.recovery_codes;
+  if (!Array.isArray(codes) || codes.length === 0) {
+    throw new ApiError("enrolment finish: recovery_codes is not a non-empty array");
+  }
+  return {
+    recovery_codes: codes.map((code: unknown) => string(code, "enrolment finish: recovery code")),
+    session: parseSessionInfo(value.session, "enrolment finish: session"),
+  };
+}
+
+interface CallOptions {
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  /** Sent as `X-CSRF-Token`; required by the server on state-changing calls while signed in. */
+  readonly csrfToken?: string;
+}
+
+/** One request; resolves to the parsed JSON body, or null for 204. */
+async function call(method: "GET" | "POST" | "DELETE", path: string, options: CallOptions = {}): Promise<unknown> {
+  const what = `${method} ${path}`;
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  if (options.csrfToken !== undefined) headers["X-CSRF-Token"] = options.csrfToken;
   let response: Response;
   try {
     response = await fetch(path, {
-      headers: { Accept: "application/json" },
+      method,
+      headers,
       credentials: "same-origin",
       cache: "no-store",
       signal: AbortSignal.timeout(requestTimeoutMs),
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     });
   } catch (cause) {
-    throw new ApiError(`GET ${path} failed`, { cause });
+    throw new ApiUnreachable(`${what} failed`, { cause });
   }
-  if (!response.ok) throw new ApiError(`GET ${path} answered ${response.status}`);
+  if (!response.ok) throw new ApiProblem(response.status, await readProblem(response), what);
+  if (response.status === 204) return null;
   try {
     return await response.json();
   } catch (cause) {
-    throw new ApiError(`GET ${path} did not answer JSON`, { cause });
+    throw new ApiError(`${what} did not answer JSON`, { cause });
   }
+}
+
+async function readProblem(response: Response): Promise<Problem> {
+  let value: unknown;
+  try {
+    value = await response.json();
+  } catch {
+    return { code: "unknown", reported: "(no JSON body)" };
+  }
+  if (typeof value !== "object" || value === null) return { code: "unknown", reported: "(not an object)" };
+  const { code, retry_after_secs, reason, min_length } = value as Record<string, unknown>;
+  switch (code) {
+    case "unauthenticated":
+    case "invalid_credentials":
+    case "invalid_code":
+    case "mfa_expired":
+    case "enrolment_invalid":
+    case "not_found":
+      return { code };
+    case "throttled":
+      // A missing or odd delay still means "wait"; a minute is the least the person is told.
+      return { code, retry_after_secs: isCount(retry_after_secs) ? retry_after_secs : 60 };
+    case "password_rejected":
+      return {
+        code,
+        reason: isPasswordRejection(reason) ? reason : "unknown",
+        min_length: isCount(min_length) ? min_length : null,
+      };
+    default:
+      return { code: "unknown", reported: typeof code === "string" ? code : "(no code)" };
+  }
+}
+
+function isPasswordRejection(value: unknown): value is PasswordRejection {
+  return (
+    value === "too_short" ||
+    value === "too_long" ||
+    value === "common" ||
+    value === "context_specific" ||
+    value === "repetitive"
+  );
 }
 
 function parseServerInfo(value: unknown): ServerInfo {
@@ -52,4 +288,55 @@ function parseServerInfo(value: unknown): ServerInfo {
     throw new ApiError("info: organisation is neither a string nor null");
   }
   return { product, version, organisation: organisation ?? null };
+}
+
+function parseSessionInfo(value: unknown, what: string): SessionInfo {
+  const { account, session, csrf_token } = object(value, what);
+  const accountFields = object(account, `${what}.account`);
+  const sessionFields = object(session, `${what}.session`);
+  const kind = accountFields.kind;
+  if (kind !== "staff" && kind !== "customer") throw new ApiError(`${what}: account.kind is ${String(kind)}`);
+  const roles = accountFields.roles;
+  if (!Array.isArray(roles)) throw new ApiError(`${what}: account.roles is not an array`);
+  const mfaAt = sessionFields.mfa_at_ms;
+  return {
+    account: {
+      id: string(accountFields.id, `${what}.account.id`),
+      kind,
+      display_name: string(accountFields.display_name, `${what}.account.display_name`),
+      email: string(accountFields.email, `${what}.account.email`),
+      roles: roles.map((role: unknown) => string(role, `${what}.account.roles[]`)),
+    },
+    session: {
+      id: string(sessionFields.id, `${what}.session.id`),
+      auth_method: string(sessionFields.auth_method, `${what}.session.auth_method`),
+      created_at_ms: number(sessionFields.created_at_ms, `${what}.session.created_at_ms`),
+      mfa_at_ms: mfaAt === null || mfaAt === undefined ? null : number(mfaAt, `${what}.session.mfa_at_ms`),
+    },
+    csrf_token: string(csrf_token, `${what}.csrf_token`),
+  };
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ApiError(`${what}: not an object`);
+  return value as Record<string, unknown>;
+}
+
+function string(value: unknown, what: string): string {
+  if (typeof value !== "string") throw new ApiError(`${what} is not a string`);
+  return value;
+}
+
+function number(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) throw new ApiError(`${what} is not a number`);
+  return value;
+}
+
+function boolean(value: unknown, what: string): boolean {
+  if (typeof value !== "boolean") throw new ApiError(`${what} is not a boolean`);
+  return value;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
 }

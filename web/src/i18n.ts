@@ -1,8 +1,9 @@
 //! The user-facing text of the client in Swedish and English, and the choice between them.
 //!
 //! Both dictionaries must have exactly the same keys: `en` is typed from `sv`, so a missing or an
-//! extra key is a compile error, not a blank label at run time. This module does not touch the
-//! DOM; the shell applies the text.
+//! extra key is a compile error, not a blank label at run time. Dates and times are formatted here
+//! too, so they follow the same choice. This module does not touch the DOM; the shell and the
+//! pages apply the text.
 
 /** The languages the client speaks. Swedish is the house language. */
 export type Lang = "sv" | "en";
@@ -27,6 +28,93 @@ const sv = {
   reload: "Ladda om sidan",
   operatedBy: "Tillhandahålls av {organisation}",
   version: "{product} version {version}",
+  pageTitle: "{page} – Trygg",
+  signIn: "Logga in",
+  myAccount: "Mitt konto",
+  working: "Arbetar …",
+  continue: "Fortsätt",
+  email: "E-postadress",
+  password: "Lösenord",
+  showPassword: "Visa lösenord",
+  hidePassword: "Dölj lösenord",
+  oneTimeCode: "Engångskod",
+  oneTimeCodeHint: "Sex siffror från autentiseringsappen.",
+  recoveryCode: "Återställningskod",
+  recoveryCodeHint: "En av koderna du sparade när du aktiverade kontot. Bindestreck och mellanslag spelar ingen roll.",
+  networkError: "Det gick inte att nå servern. Kontrollera din anslutning och försök igen.",
+  unexpectedError: "Något gick fel hos servern. Försök igen om en stund.",
+  throttledOne: "För många försök. Vänta 1 minut och försök igen.",
+  throttledMany: "För många försök. Vänta {minutes} minuter och försök igen.",
+  invalidCredentials: "E-postadressen eller lösenordet stämmer inte. Kontrollera dem och försök igen.",
+  invalidCode: "Koden är fel eller har redan använts. Vänta på nästa kod och försök igen.",
+  invalidRecoveryCode: "Återställningskoden är fel eller har redan använts. Kontrollera den eller använd en annan kod.",
+  mfaExpired: "Inloggningen tog för lång tid. Börja om.",
+  enrolmentInvalid: "Den här aktiveringslänken har gått ut eller har redan använts. Be din administratör om en ny.",
+  passwordTooShort: "Lösenordet är för kort. Använd minst {min} tecken.",
+  passwordTooLong: "Lösenordet är för långt. Välj ett kortare.",
+  passwordCommon: "Det här lösenordet är för vanligt och lätt att gissa. Välj ett annat, till exempel några ord som bara du vet hör ihop.",
+  passwordContextSpecific: "Lösenordet innehåller ditt namn, din e-postadress eller tjänstens namn. Välj ett annat.",
+  passwordRepetitive: "Lösenordet upprepar samma tecken eller mönster. Välj ett med mer variation.",
+  passwordRejected: "Lösenordet godtogs inte. Välj ett annat.",
+  emailMissing: "Skriv din e-postadress.",
+  passwordMissing: "Skriv ditt lösenord.",
+  codeMalformed: "Skriv den sexsiffriga koden från autentiseringsappen.",
+  recoveryCodeMissing: "Skriv en av dina återställningskoder.",
+  signInIntro: "För personal. Du loggar in med ditt lösenord och en engångskod från autentiseringsappen i din telefon.",
+  codeStepIntro: "Öppna autentiseringsappen i din telefon och skriv den sexsiffriga koden för Trygg.",
+  recoveryStepIntro: "Skriv en av dina återställningskoder. Varje kod fungerar bara en gång.",
+  useRecoveryCode: "Använd en återställningskod i stället",
+  useAppCode: "Använd en kod från appen i stället",
+  startAgain: "Börja om",
+  enrolTitle: "Aktivera ditt konto",
+  enrolLoading: "Hämtar din aktivering …",
+  tryAgain: "Försök igen",
+  enrolNoToken: "Sidan behöver hela länken som du fick. Öppna länken från ditt e-postmeddelande igen.",
+  enrolAccount: "Kontot",
+  name: "Namn",
+  enrolStepsHeading: "Så här gör du",
+  enrolStepApp: "Installera en autentiseringsapp i din telefon, om du inte redan har en.",
+  enrolStepScan: "Skanna QR-koden med appen, eller skriv in nyckeln för hand.",
+  enrolStepForm: "Välj ett lösenord och skriv den sexsiffriga kod som appen visar.",
+  enrolStepSave: "Spara dina återställningskoder. Du behöver dem om du tappar bort telefonen.",
+  qrAlt: "QR-kod som lägger till Trygg i din autentiseringsapp",
+  totpSecret: "Nyckel att skriva in för hand",
+  newPassword: "Nytt lösenord",
+  newPasswordHint: "Minst {min} tecken. Ett långt lösenord av flera ord är säkert och lätt att komma ihåg.",
+  codeFromApp: "Kod från appen",
+  enrolSubmit: "Aktivera kontot",
+  recoveryTitle: "Spara dina återställningskoder",
+  recoveryIntro:
+    "Om du tappar bort telefonen kan du logga in med en av de här koderna i stället för en kod från appen. Varje kod fungerar en gång.",
+  recoveryKeepSafe:
+    "Spara koderna på ett säkert ställe, till exempel i en lösenordshanterare eller utskrivna och inlåsta, och visa dem inte för någon. De visas bara nu.",
+  recoverySaved: "Jag har sparat koderna",
+  accountTitle: "Mitt konto",
+  accountLoading: "Hämtar ditt konto …",
+  accountFailed: "Det gick inte att hämta ditt konto. Kontrollera din anslutning och ladda om sidan.",
+  signedInAs: "Inloggad som {name} ({email})",
+  roles: "Roller",
+  noRoles: "Inga roller",
+  roleAdmin: "Administratör",
+  roleAdviser: "Rådgivare",
+  roleAuditor: "Granskare",
+  signOut: "Logga ut",
+  sessionsTitle: "Dina inloggningar",
+  sessionsIntro:
+    "Här ser du var du är inloggad. Känner du inte igen en inloggning? Logga ut den och kontakta din administratör.",
+  device: "Enhet",
+  authMethod: "Inloggningssätt",
+  createdAt: "Inloggad",
+  lastSeen: "Senast aktiv",
+  actions: "Åtgärd",
+  thisDevice: "Den här enheten",
+  signOutSession: "Logga ut den här inloggningen",
+  sessionSignedOut: "Inloggningen på {device} är utloggad.",
+  methodPasswordTotp: "Lösenord och kod från app",
+  methodPasswordRecovery: "Lösenord och återställningskod",
+  notFoundTitle: "Sidan finns inte",
+  notFoundText: "Adressen leder inte till någon sida i Trygg. Kontrollera adressen eller gå till startsidan.",
+  toHome: "Till startsidan",
 } as const satisfies Record<string, string>;
 
 /** Every piece of text the client can show. */
@@ -49,6 +137,93 @@ const en: Dictionary = {
   reload: "Reload page",
   operatedBy: "Provided by {organisation}",
   version: "{product} version {version}",
+  pageTitle: "{page} – Trygg",
+  signIn: "Sign in",
+  myAccount: "My account",
+  working: "Working …",
+  continue: "Continue",
+  email: "E-mail address",
+  password: "Password",
+  showPassword: "Show password",
+  hidePassword: "Hide password",
+  oneTimeCode: "One-time code",
+  oneTimeCodeHint: "Six digits from the authenticator app.",
+  recoveryCode: "Recovery code",
+  recoveryCodeHint: "One of the codes you saved when you set up your account. Dashes and spaces do not matter.",
+  networkError: "Could not reach the server. Check your connection and try again.",
+  unexpectedError: "Something went wrong on the server. Try again in a moment.",
+  throttledOne: "Too many attempts. Wait 1 minute and try again.",
+  throttledMany: "Too many attempts. Wait {minutes} minutes and try again.",
+  invalidCredentials: "The e-mail address or password is wrong. Check them and try again.",
+  invalidCode: "The code is wrong or has already been used. Wait for the next code and try again.",
+  invalidRecoveryCode: "The recovery code is wrong or has already been used. Check it, or use another code.",
+  mfaExpired: "Your sign-in took too long. Start again.",
+  enrolmentInvalid: "This enrolment link has expired or has already been used. Ask your administrator for a new one.",
+  passwordTooShort: "The password is too short. Use at least {min} characters.",
+  passwordTooLong: "The password is too long. Choose a shorter one.",
+  passwordCommon: "This password is too common and easy to guess. Choose another, for example a few words that only you know belong together.",
+  passwordContextSpecific: "The password contains your name, e-mail address or the service name. Choose another.",
+  passwordRepetitive: "The password repeats the same characters or pattern. Choose one with more variety.",
+  passwordRejected: "The password was not accepted. Choose another.",
+  emailMissing: "Enter your e-mail address.",
+  passwordMissing: "Enter your password.",
+  codeMalformed: "Enter the 6-digit code from the authenticator app.",
+  recoveryCodeMissing: "Enter one of your recovery codes.",
+  signInIntro: "For staff. You sign in with your password and a one-time code from the authenticator app on your phone.",
+  codeStepIntro: "Open the authenticator app on your phone and enter the 6-digit code for Trygg.",
+  recoveryStepIntro: "Enter one of your recovery codes. Each code works only once.",
+  useRecoveryCode: "Use a recovery code instead",
+  useAppCode: "Use a code from the app instead",
+  startAgain: "Start again",
+  enrolTitle: "Set up your account",
+  enrolLoading: "Loading your enrolment …",
+  tryAgain: "Try again",
+  enrolNoToken: "This page needs the whole link you were sent. Open the link from your e-mail again.",
+  enrolAccount: "The account",
+  name: "Name",
+  enrolStepsHeading: "How it works",
+  enrolStepApp: "Install an authenticator app on your phone, if you do not have one already.",
+  enrolStepScan: "Scan the QR code with the app, or type in the key by hand.",
+  enrolStepForm: "Choose a password and enter the 6-digit code the app shows.",
+  enrolStepSave: "Save your recovery codes. You need them if you lose your phone.",
+  qrAlt: "QR code that adds Trygg to your authenticator app",
+  totpSecret: "Key to type in by hand",
+  newPassword: "New password",
+  newPasswordHint: "At least {min} characters. A long password of several words is secure and easy to remember.",
+  codeFromApp: "Code from the app",
+  enrolSubmit: "Set up account",
+  recoveryTitle: "Save your recovery codes",
+  recoveryIntro:
+    "If you lose your phone, you can sign in with one of these codes instead of a code from the app. Each code works once.",
+  recoveryKeepSafe:
+    "Keep the codes somewhere safe, for example in a password manager or printed and locked away, and do not show them to anyone. They are shown only now.",
+  recoverySaved: "I have saved these codes",
+  accountTitle: "My account",
+  accountLoading: "Loading your account …",
+  accountFailed: "Could not load your account. Check your connection and reload the page.",
+  signedInAs: "Signed in as {name} ({email})",
+  roles: "Roles",
+  noRoles: "No roles",
+  roleAdmin: "Administrator",
+  roleAdviser: "Adviser",
+  roleAuditor: "Auditor",
+  signOut: "Sign out",
+  sessionsTitle: "Your sessions",
+  sessionsIntro:
+    "This is where you are signed in. Do you not recognise a session? Sign it out and contact your administrator.",
+  device: "Device",
+  authMethod: "Sign-in method",
+  createdAt: "Signed in",
+  lastSeen: "Last active",
+  actions: "Action",
+  thisDevice: "This device",
+  signOutSession: "Sign out this session",
+  sessionSignedOut: "The session on {device} is signed out.",
+  methodPasswordTotp: "Password and app code",
+  methodPasswordRecovery: "Password and recovery code",
+  notFoundTitle: "Page not found",
+  notFoundText: "This address does not lead to a page in Trygg. Check the address or go to the home page.",
+  toHome: "Go to the home page",
 };
 
 const dictionaries: Readonly<Record<Lang, Dictionary>> = { sv, en };
@@ -60,6 +235,18 @@ const dictionaries: Readonly<Record<Lang, Dictionary>> = { sv, en };
 export function translate(lang: Lang, key: MessageKey, params: Readonly<Record<string, string>> = {}): string {
   return dictionaries[lang][key].replace(/\{(\w+)\}/g, (placeholder, name: string) => params[name] ?? placeholder);
 }
+
+/** A date and time in the person's language, e.g. "27 nov. 2025 11:37" or "27 Nov 2025, 11:37". */
+export function formatDateTime(lang: Lang, epochMs: number): string {
+  return dateTimeFormats[lang].format(new Date(epochMs));
+}
+
+// English is shown with British conventions (day before month, 24-hour clock), closest to what a
+// Swedish service's staff expect.
+const dateTimeFormats: Readonly<Record<Lang, Intl.DateTimeFormat>> = {
+  sv: new Intl.DateTimeFormat("sv-SE", { dateStyle: "medium", timeStyle: "short" }),
+  en: new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short" }),
+};
 
 export function isLang(value: unknown): value is Lang {
   return typeof value === "string" && (languages as readonly string[]).includes(value);

@@ -1,4 +1,5 @@
-//! The page layout every screen shares: skip link, header with language switch, main, footer.
+//! The page layout every screen shares: skip link, header with menu and language switch, main,
+//! footer. The current page's content goes into main.
 //!
 //! The DOM is built once with createElement and later only updated through textContent and
 //! attributes, so the page needs no Trusted Types policy and never parses HTML from a string
@@ -6,7 +7,10 @@
 //! makes no requests: `main.ts` owns the state and hands each new view to `render`.
 
 import type { ServerInfo } from "./api";
+import { element } from "./dom";
 import { endonyms, languages, translate, type Lang, type MessageKey } from "./i18n";
+import type { Page } from "./page";
+import { isPlainClick, paths, type AppPath, type Route } from "./router";
 
 /** Where the server information stands. */
 export type InfoState =
@@ -18,6 +22,10 @@ export type InfoState =
 export interface ShellView {
   readonly lang: Lang;
   readonly info: InfoState;
+  readonly route: Route;
+  /** Whether the menu offers "My account" rather than "Sign in". */
+  readonly signedIn: boolean;
+  readonly page: Page;
 }
 
 export interface Shell {
@@ -27,6 +35,8 @@ export interface Shell {
 export interface ShellActions {
   chooseLang(lang: Lang): void;
   reload(): void;
+  /** A plain click on a menu link: show that page without reloading. */
+  navigate(path: AppPath): void;
 }
 
 /** Replaces the children of `body` with the shell and returns the handle that updates it. */
@@ -47,8 +57,23 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
     text(element("span", { class: "brand-tagline" }), "tagline"),
   );
 
-  const homeLink = text(element("a", { href: "/", "aria-current": "page" }), "home");
-  const nav = element("nav", { class: "site-nav" }, element("ul", {}, element("li", {}, homeLink)));
+  const menuLink = (path: AppPath) => {
+    const link = element("a", { href: path });
+    link.addEventListener("click", (event) => {
+      if (!isPlainClick(event)) return;
+      event.preventDefault();
+      actions.navigate(link.getAttribute("href") as AppPath);
+    });
+    return link;
+  };
+  const homeLink = text(menuLink(paths.welcome), "home");
+  // "Sign in" or "My account", depending on whether someone seems to be signed in.
+  const accountLink = menuLink(paths.signIn);
+  const nav = element(
+    "nav",
+    { class: "site-nav" },
+    element("ul", {}, element("li", {}, homeLink), element("li", {}, accountLink)),
+  );
 
   const langButtons = languages.map((lang) => {
     // Each language is named in itself and marked up as such, so a screen reader pronounces it right.
@@ -68,10 +93,9 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
     element("div", { class: "container header-inner" }, brand, nav, langSwitch),
   );
 
-  const heading = text(element("h1"), "heading");
-  const welcome = text(element("p", { class: "lead" }), "welcome");
+  const content = element("div", { class: "container" });
   // tabindex -1 lets the skip link move keyboard focus here, not just scroll.
-  const main = element("main", { id: "main", tabindex: "-1" }, element("div", { class: "container" }, heading, welcome));
+  const main = element("main", { id: "main", tabindex: "-1" }, content);
 
   // The live region exists from the start and only its text changes, so screen readers announce it.
   const status = element("p", { class: "status", role: "status", "aria-live": "polite" });
@@ -87,12 +111,21 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
   body.replaceChildren(skipLink, header, main, footer);
 
   return {
-    render({ lang, info }: ShellView): void {
+    render({ lang, info, route, signedIn, page }: ShellView): void {
       const t = (key: MessageKey, params?: Readonly<Record<string, string>>) => translate(lang, key, params);
 
       document.documentElement.lang = lang;
-      document.title = t("documentTitle");
+      document.title = page.title === null ? t("documentTitle") : t("pageTitle", { page: t(page.title) });
       for (const [node, key] of texts) node.textContent = t(key);
+      accountLink.setAttribute("href", signedIn ? paths.account : paths.signIn);
+      accountLink.textContent = t(signedIn ? "myAccount" : "signIn");
+      const currentPath = route === "notFound" ? null : paths[route];
+      for (const link of [homeLink, accountLink]) {
+        if (link.getAttribute("href") === currentPath) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+      if (content.firstChild !== page.root) content.replaceChildren(page.root);
+      page.render(lang);
       nav.setAttribute("aria-label", t("mainMenu"));
       langSwitch.setAttribute("aria-label", t("language"));
       for (const [buttonLang, button] of langButtons) {
@@ -123,16 +156,4 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
       }
     },
   };
-}
-
-/** createElement with attributes and children; children given as strings become text nodes. */
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Readonly<Record<string, string>> = {},
-  ...children: Array<Node | string>
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
 }

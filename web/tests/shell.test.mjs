@@ -11,27 +11,24 @@
 // CHROMIUM_BIN overrides the browser (default /usr/bin/chromium). No tool downloads a browser.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { chromium } from "playwright-core";
-
-const chromiumPath = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const serverStartTimeoutMs = 60_000;
-const shutdownTimeoutMs = 10_000;
-const testTimeoutMs = 30_000;
+import {
+  assertClean,
+  killServer,
+  launchBrowser,
+  newContext,
+  openWatchedPage,
+  serverStartTimeoutMs,
+  shutdownTimeoutMs,
+  startServer,
+  stopServer,
+  testTimeoutMs,
+  tryggBin,
+  waitForServerInfo,
+} from "./support.mjs";
 
 // The policy the server must send with the page, directive by directive. Each directive must be
 // present with exactly these sources; the server may add directives but not loosen these.
@@ -72,13 +69,10 @@ describe("web shell in Chromium against `trygg demo`", () => {
 
   before(
     async () => {
-      assert.ok(
-        process.env.TRYGG_BIN,
-        "TRYGG_BIN is not set: point it at a built trygg binary, e.g. `TRYGG_BIN=../target/debug/trygg npm test`",
-      );
+      const bin = tryggBin();
       dataDir = await mkdtemp(join(tmpdir(), "trygg-web-test-"));
-      server = await startServer(process.env.TRYGG_BIN, dataDir);
-      browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+      server = await startServer(bin, dataDir);
+      browser = await launchBrowser();
       context = await newContext(browser, server.baseUrl, "sv-SE");
       ({ page, problems } = await openWatchedPage(context));
     },
@@ -88,7 +82,7 @@ describe("web shell in Chromium against `trygg demo`", () => {
   after(async () => {
     // Always leave nothing behind, whatever failed above.
     await browser?.close().catch(() => {});
-    if (server && server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+    killServer(server);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -183,7 +177,7 @@ describe("web shell in Chromium against `trygg demo`", () => {
 
     // Every interactive element, in order, and each shows where the focus is.
     const order = [];
-    for (let step = 0; step < 4; step++) {
+    for (let step = 0; step < 5; step++) {
       await page.keyboard.press("Tab");
       const current = await focused();
       assert.ok(current, `Tab ${step + 1} focuses something`);
@@ -195,7 +189,7 @@ describe("web shell in Chromium against `trygg demo`", () => {
     assert.equal(order[0].href, "#main", "the first Tab reaches the skip link");
     assert.deepEqual(
       order.slice(1).map(({ tag, text }) => `${tag}:${text}`),
-      ["a:Start", "button:Svenska", "button:English"],
+      ["a:Start", "a:Logga in", "button:Svenska", "button:English"],
     );
 
     // English is focused: Enter switches the language, and Shift+Tab, Space switches it back.
@@ -315,128 +309,11 @@ describe("web shell in Chromium against `trygg demo`", () => {
     await browser.close();
     browser = undefined;
 
-    server.child.kill("SIGTERM");
-    const exit = await Promise.race([
-      server.exited,
-      delay(shutdownTimeoutMs).then(() => null),
-    ]);
+    const exit = await stopServer(server);
     assert.ok(exit, `trygg did not exit within ${shutdownTimeoutMs / 1000} s of SIGTERM\nstderr:\n${server.stderr()}`);
     assert.deepEqual(exit, { code: 0, signal: null }, `trygg exited uncleanly\nstderr:\n${server.stderr()}`);
   });
 });
-
-/**
- * Starts `trygg demo` on a free loopback port and resolves once it has printed its https URL on
- * stdout. Rejects with the child's stderr if it exits first or stays silent too long.
- */
-async function startServer(bin, dataDir) {
-  const child = spawn(bin, ["demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: process.env,
-  });
-  let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (chunk) => {
-    stderr = (stderr + chunk).slice(-20_000);
-  });
-  const stdoutLines = [];
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const closed = new Promise((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
-  const describeOutput = () => `stdout:\n${stdoutLines.slice(-50).join("\n")}\nstderr:\n${stderr}`;
-
-  const baseUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`trygg printed no https://127.0.0.1:PORT URL within ${serverStartTimeoutMs / 1000} s\n${describeOutput()}`));
-    }, serverStartTimeoutMs);
-    // Keep reading stdout for the whole run, so the child never blocks on a full pipe.
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      stdoutLines.push(line);
-      if (stdoutLines.length > 1000) stdoutLines.shift();
-      const match = /https:\/\/127\.0\.0\.1:\d+\/?/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(new URL(match[0]).origin);
-      }
-    });
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(new Error(`could not start ${bin}: ${error.message}`));
-    });
-    closed.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`trygg exited (code ${code}, signal ${signal}) before printing its URL\n${describeOutput()}`));
-    });
-  });
-
-  return { child, baseUrl, exited, stderr: () => stderr };
-}
-
-async function newContext(browser, baseURL, locale) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, baseURL, locale });
-  context.setDefaultTimeout(10_000);
-  return context;
-}
-
-/**
- * A new page whose CSP violations, console errors and warnings, page errors, failed requests and
- * error responses are recorded in the returned `problems`, across navigations.
- */
-async function openWatchedPage(context) {
-  const page = await context.newPage();
-  const problems = {
-    cspViolations: [],
-    console: [],
-    pageErrors: [],
-    failedRequests: [],
-    errorResponses: [],
-  };
-  // Each violation lands in the page (window.__cspViolations, gone on navigation) and, through
-  // this binding, here, so none is lost when a test navigates away.
-  await page.exposeFunction("__reportCspViolation", (violation) => problems.cspViolations.push(violation));
-  await page.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener("securitypolicyviolation", (event) => {
-      const violation = { directive: event.violatedDirective, blocked: event.blockedURI };
-      window.__cspViolations.push(violation);
-      window.__reportCspViolation?.(violation);
-    });
-  });
-  page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") {
-      problems.console.push(`${message.type()}: ${message.text()} (${message.location().url})`);
-    }
-  });
-  page.on("pageerror", (error) => problems.pageErrors.push(String(error)));
-  page.on("requestfailed", (request) =>
-    problems.failedRequests.push({ url: request.url(), error: request.failure()?.errorText }),
-  );
-  page.on("response", (response) => {
-    if (response.status() >= 400) problems.errorResponses.push(`${response.status()} ${response.url()}`);
-  });
-  return { page, problems };
-}
-
-/**
- * Waits until the footer shows the server's information and the network is quiet. Chromium asks
- * for the favicon after the load event; navigating away while that is in flight aborts it and
- * would count as a failed request.
- */
-async function waitForServerInfo(page) {
-  await page.locator("footer .about:not([hidden])").waitFor();
-  await page.waitForLoadState("networkidle");
-}
-
-async function assertClean(page, problems) {
-  // The page's own list also holds any violation whose report is still on its way here.
-  const inPage = await page.evaluate(() => window.__cspViolations);
-  assert.deepEqual(inPage, [], "CSP violations in the current page");
-  assert.deepEqual(problems.cspViolations, [], "CSP violations");
-  assert.deepEqual(problems.console, [], "console errors and warnings");
-  assert.deepEqual(problems.pageErrors, [], "page errors");
-  assert.deepEqual(problems.failedRequests, [], "failed requests");
-  assert.deepEqual(problems.errorResponses, [], "responses with status >= 400");
-}
 
 /** `default-src 'none'; img-src 'self' data:` → Map { default-src → ['none'], img-src → ['self', 'data:'] } */
 function parseCsp(policy) {
@@ -446,9 +323,4 @@ function parseCsp(policy) {
     if (name) directives.set(name.toLowerCase(), sources);
   }
   return directives;
-}
-
-/** Resolves after `ms`, without keeping the process alive for it. */
-function delay(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

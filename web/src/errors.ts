@@ -1,0 +1,68 @@
+//! What to tell the person when a call fails: each failure the server can name gets a message
+//! that says what to do next. Pages may pick a more specific message for a code (a wrong recovery
+//! code is not "wait for the next code"); everything else comes from here.
+
+import { ApiProblem, ApiUnreachable, type Problem } from "./api";
+import type { Message } from "./dom";
+
+/** The message for any failure of an API call. */
+export function messageFor(error: unknown): Message {
+  if (!(error instanceof ApiProblem)) {
+    // No answer at all (or one that made no sense): most likely the connection.
+    return { key: error instanceof ApiUnreachable ? "networkError" : "unexpectedError" };
+  }
+  const problem = error.problem;
+  switch (problem.code) {
+    case "invalid_credentials":
+      return { key: "invalidCredentials" };
+    case "throttled": {
+      const minutes = Math.max(1, Math.ceil(problem.retry_after_secs / 60));
+      return minutes === 1 ? { key: "throttledOne" } : { key: "throttledMany", params: { minutes: String(minutes) } };
+    }
+    case "invalid_code":
+      return { key: "invalidCode" };
+    case "mfa_expired":
+      return { key: "mfaExpired" };
+    case "enrolment_invalid":
+      return { key: "enrolmentInvalid" };
+    case "password_rejected":
+      return passwordMessage(problem);
+    case "unauthenticated":
+    case "not_found":
+    case "unknown":
+      return { key: "unexpectedError" };
+  }
+}
+
+/** The problem's code if `error` is a refusal the server explained, else null. */
+export function problemCode(error: unknown): Problem["code"] | null {
+  return error instanceof ApiProblem ? error.problem.code : null;
+}
+
+/**
+ * Writes failures the person cannot fix to the console, for whoever debugs. Refusals that are
+ * part of normal use (a wrong password, an expired link) are not logged: they are not faults.
+ */
+export function logIfUnexpected(what: string, error: unknown): void {
+  const code = problemCode(error);
+  if (code === null || code === "unknown") console.error(`Trygg: ${what}`, error);
+}
+
+function passwordMessage(problem: Extract<Problem, { code: "password_rejected" }>): Message {
+  switch (problem.reason) {
+    case "too_short":
+      return problem.min_length === null
+        ? { key: "passwordRejected" }
+        : { key: "passwordTooShort", params: { min: String(problem.min_length) } };
+    case "too_long":
+      return { key: "passwordTooLong" };
+    case "common":
+      return { key: "passwordCommon" };
+    case "context_specific":
+      return { key: "passwordContextSpecific" };
+    case "repetitive":
+      return { key: "passwordRepetitive" };
+    case "unknown":
+      return { key: "passwordRejected" };
+  }
+}

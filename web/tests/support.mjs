@@ -1,0 +1,198 @@
+// What the browser tests share: starting and stopping the real `trygg` binary, running its admin
+// commands, launching Debian's Chromium, and watching a page for anything that went wrong.
+//
+// A watched page records every CSP violation, console error or warning, page error, failed
+// request and response with status >= 400; `assertClean` fails unless the only error responses
+// are the ones a test provoked on purpose, named by status, method and path. Nothing here knows
+// about particular pages.
+
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+export const chromiumPath = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+export const chromiumArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+export const serverStartTimeoutMs = 60_000;
+export const shutdownTimeoutMs = 10_000;
+export const testTimeoutMs = 30_000;
+const commandTimeoutMs = 60_000;
+
+/** The binary under test, from TRYGG_BIN; fails with what to do if it is not set. */
+export function tryggBin() {
+  assert.ok(
+    process.env.TRYGG_BIN,
+    "TRYGG_BIN is not set: point it at a built trygg binary, e.g. `TRYGG_BIN=../target/debug/trygg npm test`",
+  );
+  return process.env.TRYGG_BIN;
+}
+
+/**
+ * Starts `trygg demo` on a free loopback port and resolves once it has printed its https URL on
+ * stdout. Rejects with the child's stderr if it exits first or stays silent too long.
+ */
+export async function startServer(bin, dataDir) {
+  const child = spawn(bin, ["demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: process.env,
+  });
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+  const stdoutLines = [];
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const closed = new Promise((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
+  const describeOutput = () => `stdout:\n${stdoutLines.slice(-50).join("\n")}\nstderr:\n${stderr}`;
+
+  const baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`trygg printed no https://127.0.0.1:PORT URL within ${serverStartTimeoutMs / 1000} s\n${describeOutput()}`));
+    }, serverStartTimeoutMs);
+    // Keep reading stdout for the whole run, so the child never blocks on a full pipe.
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      stdoutLines.push(line);
+      if (stdoutLines.length > 1000) stdoutLines.shift();
+      const match = /https:\/\/127\.0\.0\.1:\d+\/?/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(new URL(match[0]).origin);
+      }
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start ${bin}: ${error.message}`));
+    });
+    closed.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`trygg exited (code ${code}, signal ${signal}) before printing its URL\n${describeOutput()}`));
+    });
+  });
+
+  return { child, baseUrl, exited, stderr: () => stderr };
+}
+
+/**
+ * Sends SIGTERM and resolves with `{ code, signal }` once the server has exited, or null if it
+ * has not within `shutdownTimeoutMs`.
+ */
+export async function stopServer(server) {
+  server.child.kill("SIGTERM");
+  return Promise.race([server.exited, delay(shutdownTimeoutMs).then(() => null)]);
+}
+
+/** Kills the server if it still runs; for `after` hooks, whatever failed before. */
+export function killServer(server) {
+  if (server && server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+}
+
+/** Runs `trygg <args>` to completion and resolves with its exit code, stdout and stderr. */
+export function runTrygg(bin, args) {
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: commandTimeoutMs, env: process.env }, (error, stdout, stderr) => {
+      resolve({ code: error ? (error.code ?? error.signal ?? "failed") : 0, stdout, stderr });
+    });
+  });
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+}
+
+export async function newContext(browser, baseURL, locale) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, baseURL, locale });
+  context.setDefaultTimeout(10_000);
+  return context;
+}
+
+/**
+ * A new page whose CSP violations, console errors and warnings, page errors, failed requests and
+ * error responses are recorded in the returned `problems`, across navigations.
+ */
+export async function openWatchedPage(context) {
+  const page = await context.newPage();
+  const problems = {
+    cspViolations: [],
+    console: [],
+    pageErrors: [],
+    failedRequests: [],
+    /** "STATUS METHOD /path", e.g. "401 POST /api/v1/session/password". */
+    errorResponses: [],
+  };
+  // Each violation lands in the page (window.__cspViolations, gone on navigation) and, through
+  // this binding, here, so none is lost when a test navigates away.
+  await page.exposeFunction("__reportCspViolation", (violation) => problems.cspViolations.push(violation));
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+      const violation = { directive: event.violatedDirective, blocked: event.blockedURI };
+      window.__cspViolations.push(violation);
+      window.__reportCspViolation?.(violation);
+    });
+  });
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") {
+      problems.console.push(`${message.type()}: ${message.text()} (${message.location().url})`);
+    }
+  });
+  page.on("pageerror", (error) => problems.pageErrors.push(String(error)));
+  page.on("requestfailed", (request) =>
+    problems.failedRequests.push({ url: request.url(), error: request.failure()?.errorText }),
+  );
+  page.on("response", (response) => {
+    if (response.status() >= 400) {
+      problems.errorResponses.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+    }
+  });
+  return { page, problems };
+}
+
+/**
+ * Waits until the footer shows the server's information and the network is quiet. Chromium asks
+ * for the favicon after the load event; navigating away while that is in flight aborts it and
+ * would count as a failed request.
+ */
+export async function waitForServerInfo(page) {
+  await page.locator("footer .about:not([hidden])").waitFor();
+  await page.waitForLoadState("networkidle");
+}
+
+/**
+ * Fails on any problem recorded on `page`. `expectedResponses` lists the error responses the test
+ * provoked on purpose, in order ("401 POST /api/v1/session/password"): exactly those must have
+ * happened, and for each Chromium's own console line about it ("Failed to load resource: the
+ * server responded with a status of 401") is allowed once. Anything else is a failure.
+ */
+export async function assertClean(page, problems, expectedResponses = []) {
+  // The page's own list also holds any violation whose report is still on its way here.
+  const inPage = await page.evaluate(() => window.__cspViolations);
+  assert.deepEqual(inPage, [], "CSP violations in the current page");
+  assert.deepEqual(problems.cspViolations, [], "CSP violations");
+  assert.deepEqual(problems.errorResponses, expectedResponses, "responses with status >= 400");
+  const origin = new URL(page.url()).origin;
+  const consoleLines = [...problems.console];
+  for (const expected of expectedResponses) {
+    const [status, , path] = expected.split(" ");
+    const line = `error: Failed to load resource: the server responded with a status of ${status} `;
+    const index = consoleLines.findIndex((entry) => entry.startsWith(line) && entry.endsWith(` (${origin}${path})`));
+    if (index >= 0) consoleLines.splice(index, 1);
+  }
+  assert.deepEqual(consoleLines, [], "console errors and warnings");
+  assert.deepEqual(problems.pageErrors, [], "page errors");
+  assert.deepEqual(problems.failedRequests, [], "failed requests");
+}
+
+/** Resolves after `ms`, without keeping the process alive for it. */
+export function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
