@@ -23,6 +23,8 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("sqlx", &["store"]),
     // Only the vault does symmetric encryption.
     ("aes-gcm", &["vault"]),
+    // Only the policy crate evaluates authorisation.
+    ("cedar-policy", &["policy"]),
     // Only identity hashes passwords and makes TOTP codes.
     ("argon2", &["identity"]),
     ("qrcode", &["identity"]),
@@ -36,7 +38,7 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
 ];
 
 /// Crates that make decisions or hold keys and therefore do no async IO.
-const NO_RUNTIME: &[&str] = &["audit", "vault", "config"];
+const NO_RUNTIME: &[&str] = &["audit", "vault", "config", "policy"];
 
 /// Package registry hosts that must not be named in the repository.
 const REGISTRY_HOSTS: &[&str] = &[

@@ -433,6 +433,21 @@ impl Store {
         Ok(row)
     }
 
+    /// A session by its public id, revoked or not.
+    pub async fn session_by_id(&self, session_id: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = with_pool!(self, |pool| {
+            sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+            ))
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| decode_session(&row))
+            .transpose()?
+        });
+        Ok(row)
+    }
+
     /// Every live session of an account, newest first.
     pub async fn live_sessions_of(&self, account_id: &str) -> Result<Vec<SessionRow>, StoreError> {
         let rows = with_pool!(self, |pool| {

@@ -26,6 +26,9 @@ use identity::session::{CsrfToken, SessionPolicy, SessionState, SessionToken};
 use identity::throttle::{Decision, Throttle, ThrottlePolicy};
 use identity::totp::{Totp, TotpSecret};
 use identity::MfaVerified;
+use policy::{
+    Action, Allowed, PolicyEngine, Principal, Resource, SessionReadOwn, SessionRevokeOwn,
+};
 use store::{AccountRow, AuditWriter, GroupCommitter, SessionRow, Store, Tx};
 use vault::DataKey;
 
@@ -57,6 +60,7 @@ pub struct AccountService {
     totp: Totp,
     throttle: Mutex<Throttle>,
     pending: Mutex<HashMap<[u8; 32], Pending>>,
+    policy: PolicyEngine,
 }
 
 /// A sign-in that passed the password and waits for its second factor. Kept in memory: a
@@ -97,6 +101,8 @@ impl AccountService {
             totp: Totp::default(),
             throttle: Mutex::new(throttle),
             pending: Mutex::new(HashMap::new()),
+            policy: PolicyEngine::embedded()
+                .map_err(|error| anyhow::anyhow!("the built-in authorisation policies: {error}"))?,
         };
         service.lookup_key().await?;
         Ok(service)
@@ -414,6 +420,141 @@ impl AccountService {
         }
     }
 
+    /// Asks the policy whether `account`, on session `session`, may do `A` to `resource`. Every
+    /// decision is a security event (with the policies that decided, never personal data); a
+    /// refusal is also audited. The `Allowed<A>` it returns is what the operation requires.
+    async fn authorize<A: Action>(
+        &self,
+        account: &AccountRow,
+        session: &SessionRow,
+        resource: &Resource,
+        request: &RequestContext,
+    ) -> Result<Allowed<A>, ApiError> {
+        let now = now_ms();
+        let principal = principal_of(account);
+        let context = policy::Context {
+            auth_method: session.auth_method.clone(),
+            mfa_age_secs: session.mfa_at_ms.map_or(u64::MAX, |at| {
+                u64::try_from((now - at).max(0) / 1000).unwrap_or(u64::MAX)
+            }),
+            session_age_secs: u64::try_from((now - session.created_at_ms).max(0) / 1000)
+                .unwrap_or(u64::MAX),
+            device_id: session.id.clone(),
+            source: request
+                .source
+                .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            risk_score: u8::try_from(session.risk.clamp(0, 100)).unwrap_or(100),
+        };
+        match self.policy.authorize::<A>(&principal, resource, &context) {
+            Ok(allowed) => {
+                tracing::info!(
+                    target: "trygg::security",
+                    action = A::NAME,
+                    decision = "allow",
+                    policies = %allowed.determining_policies().join(","),
+                    "authorisation"
+                );
+                Ok(allowed)
+            }
+            Err(denied) => {
+                let policies = denied.determining_policies().join(",");
+                tracing::warn!(
+                    target: "trygg::security",
+                    action = A::NAME,
+                    decision = "deny",
+                    policies = %policies,
+                    "authorisation"
+                );
+                self.record(
+                    Event::new(
+                        now,
+                        format!("account:{}", account.id),
+                        "authz.denied",
+                        Outcome::Denied,
+                    )
+                    .target(format!("{}:{}", resource.kind().as_str(), resource.id()))
+                    .detail("action", A::NAME)
+                    .detail("policies", policies),
+                )
+                .await;
+                Err(if denied.step_up_required() {
+                    ApiError::new(
+                        403,
+                        "step_up_required",
+                        "Confirm with your second factor to do this.",
+                    )
+                } else {
+                    ApiError::new(403, "forbidden", "You are not allowed to do this.")
+                })
+            }
+        }
+    }
+
+    /// The live sessions of `account`; needs the policy's consent.
+    async fn list_sessions(
+        &self,
+        _allowed: Allowed<SessionReadOwn>,
+        account: &AccountRow,
+        current: &SessionRow,
+    ) -> Result<Vec<SessionListItem>, ApiError> {
+        let now = now_ms();
+        let rows = self
+            .store
+            .live_sessions_of(&account.id)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .filter(|row| {
+                self.session_policy
+                    .evaluate(row.created_at_ms, row.last_seen_ms, now)
+                    == SessionState::Active
+            })
+            .map(|row| SessionListItem {
+                current: row.id == current.id,
+                id: row.id,
+                device: row.device,
+                auth_method: row.auth_method,
+                created_at_ms: row.created_at_ms,
+                last_seen_ms: row.last_seen_ms,
+            })
+            .collect())
+    }
+
+    /// Ends one session; needs the policy's consent.
+    async fn end_session(
+        &self,
+        _allowed: Allowed<SessionRevokeOwn>,
+        target: &SessionRow,
+    ) -> Result<(), ApiError> {
+        let now = now_ms();
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        if !tx
+            .revoke_session(&target.account_id, &target.id, "revoked_by_user", now)
+            .await
+            .map_err(internal)?
+        {
+            return Err(ApiError::new(
+                404,
+                "not_found",
+                "No such session. Reload the list.",
+            ));
+        }
+        let event = Event::new(
+            now,
+            format!("account:{}", target.account_id),
+            "session.revoked",
+            Outcome::Success,
+        )
+        .target(format!("session:{}", target.id))
+        .detail("reason", "revoked_by_user");
+        self.audit
+            .append(&mut tx, vec![event], now)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)
+    }
+
     async fn enrolment_account(
         &self,
         token_text: &str,
@@ -726,32 +867,15 @@ impl IdentityApi for AccountService {
     fn sessions<'a>(
         &'a self,
         session_token: &'a str,
-        _context: &'a RequestContext,
+        context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<Vec<SessionListItem>, ApiError>> {
         Box::pin(async move {
             let (_, current, account) = self.authenticate(session_token).await?;
-            let now = now_ms();
-            let rows = self
-                .store
-                .live_sessions_of(&account.id)
-                .await
-                .map_err(internal)?;
-            Ok(rows
-                .into_iter()
-                .filter(|row| {
-                    self.session_policy
-                        .evaluate(row.created_at_ms, row.last_seen_ms, now)
-                        == SessionState::Active
-                })
-                .map(|row| SessionListItem {
-                    current: row.id == current.id,
-                    id: row.id,
-                    device: row.device,
-                    auth_method: row.auth_method,
-                    created_at_ms: row.created_at_ms,
-                    last_seen_ms: row.last_seen_ms,
-                })
-                .collect())
+            let resource = Resource::session(current.id.clone(), principal_of(&account).id());
+            let allowed = self
+                .authorize::<SessionReadOwn>(&account, &current, &resource, context)
+                .await?;
+            self.list_sessions(allowed, &account, &current).await
         })
     }
 
@@ -759,36 +883,31 @@ impl IdentityApi for AccountService {
         &'a self,
         session_token: &'a str,
         session_id: &'a str,
-        _context: &'a RequestContext,
+        context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
-            let (_, _, account) = self.authenticate(session_token).await?;
-            let now = now_ms();
-            let mut tx = self.store.begin().await.map_err(internal)?;
-            if !tx
-                .revoke_session(&account.id, session_id, "revoked_by_user", now)
+            let (_, current, account) = self.authenticate(session_token).await?;
+            let not_found = || ApiError::new(404, "not_found", "No such session. Reload the list.");
+            let target = self
+                .store
+                .session_by_id(session_id)
                 .await
                 .map_err(internal)?
-            {
-                return Err(ApiError::new(
-                    404,
-                    "not_found",
-                    "No such session. Reload the list.",
-                ));
-            }
-            let event = Event::new(
-                now,
-                format!("account:{}", account.id),
-                "session.revoked",
-                Outcome::Success,
-            )
-            .target(format!("session:{session_id}"))
-            .detail("reason", "revoked_by_user");
-            self.audit
-                .append(&mut tx, vec![event], now)
+                .filter(|row| row.revoked_at_ms.is_none())
+                .ok_or_else(not_found)?;
+            let owner = self
+                .store
+                .account(&target.account_id)
                 .await
-                .map_err(internal)?;
-            tx.commit().await.map_err(internal)
+                .map_err(internal)?
+                .ok_or_else(not_found)?;
+            let resource = Resource::session(target.id.clone(), principal_of(&owner).id());
+            // Someone else's session answers as if it did not exist, after the refusal is audited.
+            let allowed = self
+                .authorize::<SessionRevokeOwn>(&account, &current, &resource, context)
+                .await
+                .map_err(|_| not_found())?;
+            self.end_session(allowed, &target).await
         })
     }
 
@@ -1076,6 +1195,23 @@ pub fn normalise_email(text: &str) -> Option<String> {
         && email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     valid.then_some(email)
+}
+
+/// The account as a policy principal. Unknown role names are dropped (they grant nothing);
+/// teams arrive with account management, until then everyone is in the organisation's one team.
+fn principal_of(account: &AccountRow) -> Principal {
+    if account.kind == "customer" {
+        return Principal::customer(policy::CustomerId::new(account.id.clone()));
+    }
+    let roles = account.roles.split(',').filter_map(policy::Role::parse);
+    let status =
+        policy::StaffStatus::parse(&account.status).unwrap_or(policy::StaffStatus::Disabled);
+    Principal::staff(
+        policy::StaffId::new(account.id.clone()),
+        roles,
+        "organisation",
+        status,
+    )
 }
 
 fn subject_key_ref(account_id: &str) -> String {

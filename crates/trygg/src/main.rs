@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Authorisation policies.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// The key vault.
     Keys {
         #[command(subcommand)]
@@ -92,6 +97,17 @@ enum AdminCommand {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Validate a directory of Cedar policy files (`*.cedar`) against its schema
+    /// (one `*.cedarschema`); exit 0 when valid, 1 listing every problem with file and policy id.
+    Check {
+        /// The directory holding the schema and the policies.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -257,6 +273,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => bootstrap(target, &email, &name, json).await,
+        Command::Policy {
+            command: PolicyCommand::Check { dir },
+        } => {
+            let report = policy::check_dir(&dir).map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("{report}");
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Audit {
             command:
                 AuditCommand::Verify {

@@ -267,3 +267,32 @@ async fn keys_rotate_while_the_server_keeps_serving() {
 
     assert_audit_intact(dir.path());
 }
+
+#[test]
+fn policy_check_validates_a_directory_and_names_each_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy_crate = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policy");
+    for source in ["schema", "policies"] {
+        for entry in std::fs::read_dir(policy_crate.join(source)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, stderr) = run(&["policy", "check", path], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+
+    let broken = "@id(\"adviser-shoe-size\")\npermit (principal is Staff, action == Action::\"customer.read\", resource is CustomerRecord)\nwhen { principal.shoe_size > 40 };\n";
+    std::fs::write(dir.path().join("extra.cedar"), broken).unwrap();
+    let (code, stdout, _) = run(&["policy", "check", path], &[]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("extra.cedar"), "{stdout}");
+    assert!(stdout.contains("adviser-shoe-size"), "{stdout}");
+    assert!(stdout.contains("shoe_size"), "{stdout}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(&["policy", "check", empty.path().to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert_one_line_error(&stderr, "schema");
+}
