@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
-use argon2::password_hash::{self, PasswordHash, PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::{self, PasswordHash};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::{OnceCell, Semaphore};
 use zeroize::Zeroizing;
@@ -312,10 +312,6 @@ impl HashParams {
         let params = Params::new(64, 1, 1, None).expect("invariant: valid Argon2 parameters");
         HashParams { params }
     }
-
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
-    }
 }
 
 impl Default for HashParams {
@@ -357,16 +353,28 @@ impl PasswordHasher {
             return Err(HashError::PasswordTooLong);
         }
         let password = Zeroizing::new(password.to_owned());
-        let argon2 = self.params.argon2();
+        let params = self.params.params.clone();
         self.run_blocking(move || {
             let mut salt_bytes = [0u8; 16];
             crate::fill_random(&mut salt_bytes);
             let salt = password_hash::SaltString::encode_b64(&salt_bytes)
                 .map_err(|_| HashError::Internal)?;
-            argon2
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|_| HashError::Internal)
+            let mut output = Zeroizing::new(vec![
+                0u8;
+                params
+                    .output_len()
+                    .unwrap_or(Params::DEFAULT_OUTPUT_LEN)
+            ]);
+            argon2_with_worker_memory(&params, password.as_bytes(), &salt_bytes, &mut output)?;
+            let output = password_hash::Output::new(&output).map_err(|_| HashError::Internal)?;
+            let phc = PasswordHash {
+                algorithm: argon2::ARGON2ID_IDENT,
+                version: Some(Version::V0x13.into()),
+                params: (&params).try_into().map_err(|_| HashError::Internal)?,
+                salt: Some(salt.as_salt()),
+                hash: Some(output),
+            };
+            Ok(phc.to_string())
         })
         .await
     }
@@ -389,11 +397,26 @@ impl PasswordHasher {
         let password = Zeroizing::new(password.to_owned());
         self.run_blocking(move || {
             let hash = parse_supported(&phc)?;
-            match Argon2::default().verify_password(password.as_bytes(), &hash) {
-                Ok(()) => Ok(true),
-                Err(password_hash::Error::Password) => Ok(false),
-                Err(_) => Err(HashError::MalformedHash),
-            }
+            let expected = hash.hash.ok_or(HashError::MalformedHash)?;
+            let mut salt_buffer = [0u8; password_hash::Salt::MAX_LENGTH];
+            let salt = hash
+                .salt
+                .ok_or(HashError::MalformedHash)?
+                .decode_b64(&mut salt_buffer)
+                .map_err(|_| HashError::MalformedHash)?;
+            let stored = Params::try_from(&hash).map_err(|_| HashError::MalformedHash)?;
+            let params = Params::new(
+                stored.m_cost(),
+                stored.t_cost(),
+                stored.p_cost(),
+                Some(expected.len()),
+            )
+            .map_err(|_| HashError::MalformedHash)?;
+            let mut output = Zeroizing::new(vec![0u8; expected.len()]);
+            argon2_with_worker_memory(&params, password.as_bytes(), salt, &mut output)?;
+            // Output's equality is constant-time.
+            let computed = password_hash::Output::new(&output).map_err(|_| HashError::Internal)?;
+            Ok(computed == expected)
         })
         .await
     }
@@ -478,6 +501,38 @@ impl std::fmt::Debug for PasswordHasher {
             .field("max_concurrent", &self.max_concurrent)
             .finish_non_exhaustive()
     }
+}
+
+thread_local! {
+    /// The Argon2 memory of this hashing thread, allocated once at the largest size needed and
+    /// reused, so the process holds `max_concurrent` blocks of it and never more.
+    static WORKER_MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs Argon2id with `params` into `output`, in this thread's reusable memory, which is wiped
+/// afterwards (it holds values derived from the password).
+fn argon2_with_worker_memory(
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    output: &mut [u8],
+) -> Result<(), HashError> {
+    use zeroize::Zeroize as _;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    WORKER_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        let needed = params.block_count();
+        if memory.len() < needed {
+            memory.resize(needed, argon2::Block::default());
+        }
+        let result = argon2
+            .hash_password_into_with_memory(password, salt, output, &mut memory[..needed])
+            .map_err(|_| HashError::MalformedHash);
+        memory[..needed]
+            .iter_mut()
+            .for_each(|block| block.zeroize());
+        result
+    })
 }
 
 /// A unit of hashing work for the worker threads.
@@ -1119,6 +1174,37 @@ mod tests {
                 Ok(true)
             );
             assert!(current.needs_rehash(&legacy));
+        });
+    }
+
+    #[test]
+    fn hashes_are_standard_phc_both_ways() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = PasswordHasher::new(HashParams::danger_weak_for_tests(), 1);
+        runtime().block_on(async {
+            // Ours, checked by the argon2 crate's own verifier.
+            let ours = hasher.hash("correct horse battery").await.expect("hashes");
+            let parsed = PasswordHash::new(&ours).expect("a PHC string");
+            assert!(Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok());
+            assert!(Argon2::default()
+                .verify_password(b"wrong horse battery", &parsed)
+                .is_err());
+            // The argon2 crate's, checked by ours.
+            let salt = password_hash::SaltString::encode_b64(b"sixteen byte slt").unwrap();
+            let theirs = Argon2::default()
+                .hash_password(b"correct horse battery", &salt)
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                hasher.verify(&theirs, "correct horse battery").await,
+                Ok(true)
+            );
+            assert_eq!(
+                hasher.verify(&theirs, "correct horse batter").await,
+                Ok(false)
+            );
         });
     }
 

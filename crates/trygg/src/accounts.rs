@@ -37,6 +37,10 @@ use crate::keys::{open_value, seal, KeyService};
 
 /// The data key whose blind indexes find accounts by e-mail address.
 const LOOKUP_KEY_REF: &str = "category:lookup-index";
+/// Credential checks that may run at once for one account or one source address.
+const MAX_IN_FLIGHT: u32 = 2;
+/// How often a session's last activity is written at most.
+const TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 /// How long an enrolment link works.
 pub const ENROLMENT_VALID_MS: i64 = 15 * 60 * 1000;
 /// How long the second step of a sign-in may take after the password.
@@ -60,6 +64,8 @@ pub struct AccountService {
     totp: Totp,
     throttle: Mutex<Throttle>,
     pending: Mutex<HashMap<[u8; 32], Pending>>,
+    /// Credential checks under way per throttling key (see [`InFlight`]).
+    in_flight: Arc<Mutex<HashMap<String, u32>>>,
     policy: PolicyEngine,
 }
 
@@ -101,6 +107,7 @@ impl AccountService {
             totp: Totp::default(),
             throttle: Mutex::new(throttle),
             pending: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
             policy: PolicyEngine::embedded()
                 .map_err(|error| anyhow::anyhow!("the built-in authorisation policies: {error}"))?,
         };
@@ -337,10 +344,14 @@ impl AccountService {
             self.revoke(&row, "account_not_active", now).await?;
             return Err(ApiError::unauthenticated());
         }
-        self.store
-            .touch_session(&row.id, now)
-            .await
-            .map_err(internal)?;
+        // Activity is recorded at most once a minute: the idle timeout does not need finer
+        // steps, and a durable write on every request would cost more than the request.
+        if now - row.last_seen_ms >= TOUCH_INTERVAL_MS {
+            self.store
+                .touch_session(&row.id, now)
+                .await
+                .map_err(internal)?;
+        }
         Ok((token, row, account))
     }
 
@@ -418,6 +429,26 @@ impl AccountService {
         for key in keys {
             throttle.record_success(key);
         }
+    }
+
+    /// Admits a credential check only while fewer than [`MAX_IN_FLIGHT`] checks for any of
+    /// `keys` are under way. Failures are counted when a check ends, so without this a burst
+    /// of simultaneous guesses would all pass the throttle before the first failure counted.
+    fn begin_attempt(&self, keys: &[String]) -> Result<InFlight, ApiError> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if keys
+            .iter()
+            .any(|key| in_flight.get(key).copied().unwrap_or(0) >= MAX_IN_FLIGHT)
+        {
+            return Err(throttled(1_000));
+        }
+        for key in keys {
+            *in_flight.entry(key.clone()).or_insert(0) += 1;
+        }
+        Ok(InFlight {
+            keys: keys.to_vec(),
+            table: Arc::clone(&self.in_flight),
+        })
     }
 
     /// Asks the policy whether `account`, on session `session`, may do `A` to `resource`. Every
@@ -634,6 +665,7 @@ impl IdentityApi for AccountService {
                 source_key(context),
             ];
             self.throttle_check(&keys, now)?;
+            let _in_flight = self.begin_attempt(&keys)?;
 
             let account = self
                 .store
@@ -729,6 +761,7 @@ impl IdentityApi for AccountService {
             let account_id = pending.account_id.clone();
             let keys = vec![format!("mfa:{account_id}"), source_key(context)];
             self.throttle_check(&keys, now)?;
+            let _in_flight = self.begin_attempt(&keys)?;
 
             let mut tx = self.store.begin().await.map_err(internal)?;
             let verified = match (&request.totp_code, &request.recovery_code) {
@@ -923,6 +956,7 @@ impl IdentityApi for AccountService {
             let actor = format!("account:{}", account.id);
             let keys = vec![format!("mfa:{}", account.id), source_key(context)];
             self.throttle_check(&keys, now)?;
+            let _in_flight = self.begin_attempt(&keys)?;
             let phc = self
                 .store
                 .password(&account.id)
@@ -1179,6 +1213,27 @@ impl IdentityApi for AccountService {
                 },
             })
         })
+    }
+}
+
+/// A credential check under way; ends (and frees its place) when dropped.
+#[derive(Debug)]
+struct InFlight {
+    keys: Vec<String>,
+    table: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        for key in &self.keys {
+            if let Some(count) = table.get_mut(key) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    table.remove(key);
+                }
+            }
+        }
     }
 }
 

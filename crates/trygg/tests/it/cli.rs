@@ -296,3 +296,75 @@ fn policy_check_validates_a_directory_and_names_each_problem() {
     assert_eq!(code, 1);
     assert_one_line_error(&stderr, "schema");
 }
+
+#[tokio::test]
+async fn an_injected_key_encryption_key_is_used_checked_and_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let write_key = |name: &str, byte: u8| {
+        use base64::Engine as _;
+        let path = secrets.path().join(name);
+        std::fs::write(
+            &path,
+            base64::engine::general_purpose::STANDARD.encode([byte; 32]),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let first = write_key("kek-1", 7);
+    let wrong = write_key("kek-wrong", 9);
+    let second = write_key("kek-2", 11);
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+
+    let server = start_demo(dir.path(), &[("TRYGG_VAULT__KEK_FILE", &first)]);
+    assert!(server
+        .get("/api/v1/info")
+        .await
+        .text()
+        .contains("Demo Bank AB"));
+    let (status, _) = server.stop();
+    assert!(status.success());
+    assert!(
+        !dir.path().join("keyring").exists(),
+        "no keyring file when the key is injected"
+    );
+
+    // The same name with other key bytes is refused at start-up.
+    let args = ["demo", "--data-dir", &data_dir, "--listen", "127.0.0.1:0"];
+    let (code, _, stderr) = run(&args, &[("TRYGG_VAULT__KEK_FILE", &wrong)]);
+    assert_eq!(code, 1);
+    assert_one_line_error(&stderr, "wrong key file");
+
+    // Rotation to an operator-supplied key; the server then runs on the new key only.
+    let rotate = [
+        "keys",
+        "rotate",
+        "--data-dir",
+        &data_dir,
+        "--new-kek-file",
+        &second,
+        "--new-kek-id",
+        "env-kek-2",
+        "--json",
+    ];
+    let (code, stdout, stderr) = run(&rotate, &[("TRYGG_VAULT__KEK_FILE", &first)]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let rotation: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rotation["new_kek"], "env-kek-2");
+    let new_env = [
+        ("TRYGG_VAULT__KEK_FILE", second.as_str()),
+        ("TRYGG_VAULT__KEK_ID", "env-kek-2"),
+    ];
+    let server = start_demo(dir.path(), &new_env);
+    assert!(server
+        .get("/api/v1/info")
+        .await
+        .text()
+        .contains("Demo Bank AB"));
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let (code, _, stderr) = run(&args, &[("TRYGG_VAULT__KEK_FILE", &first)]);
+    assert_eq!(code, 1, "the old key no longer opens anything");
+    assert_one_line_error(&stderr, "does not hold key-encryption key env-kek-2");
+    assert_audit_intact(dir.path());
+}

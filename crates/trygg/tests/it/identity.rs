@@ -623,3 +623,44 @@ async fn a_password_change_ends_every_session() {
         .unwrap();
     assert_eq!(revoked_all.1.get("count").map(String::as_str), Some("2"));
 }
+
+#[tokio::test]
+async fn a_burst_of_simultaneous_guesses_cannot_outrun_the_throttle() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let body =
+        serde_json::json!({ "email": "target@example.se", "password": "en gissning av många" })
+            .to_string();
+    let guesses: Vec<_> = (0..12)
+        .map(|_| {
+            let body = body.clone();
+            let data_dir = dir.path().to_owned();
+            let port = server.port;
+            tokio::spawn(async move {
+                request(
+                    port,
+                    &data_dir,
+                    "POST",
+                    "/api/v1/session/password",
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|status| **status == 401).count();
+    let refused = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(checked + refused, 12, "{statuses:?}");
+    assert!(
+        checked <= 6,
+        "at most two checks run at once, so most of a burst is refused: {statuses:?}"
+    );
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
