@@ -30,6 +30,7 @@ pub struct Config {
     pub database: Database,
     pub vault: Vault,
     pub audit: Audit,
+    pub sessions: Sessions,
     pub log: Log,
 }
 
@@ -154,6 +155,16 @@ section! {
 }
 
 section! {
+    /// Staff sessions. Both limits may be lowered, never raised beyond NIST SP 800-63B AAL2.
+    struct Sessions in "sessions" {
+        /// A session ends after this many seconds without a request (at most 1800).
+        idle_timeout_secs: u64 = 1800,
+        /// A session ends this many seconds after sign-in, whatever happens (at most 43200).
+        absolute_timeout_secs: u64 = 43_200,
+    }
+}
+
+section! {
     /// Logging. Logs never contain content, secrets, tokens, e-mail or IP addresses.
     struct Log in "log" {
         /// `human` for a terminal, `json` for a log collector.
@@ -227,6 +238,7 @@ impl Config {
             database: Database,
             vault: Vault,
             audit: Audit,
+            sessions: Sessions,
             log: Log,
         }
         let whole: Whole =
@@ -247,6 +259,7 @@ impl Config {
             database: whole.database,
             vault: whole.vault,
             audit: whole.audit,
+            sessions: whole.sessions,
             log: whole.log,
         };
         config.validate()?;
@@ -277,6 +290,24 @@ impl Config {
             return Err(key_error(
                 "audit.checkpoint_interval",
                 "expected a number of entries of at least 1",
+            ));
+        }
+        if !(1..=1800).contains(&self.sessions.idle_timeout_secs) {
+            return Err(key_error(
+                "sessions.idle_timeout_secs",
+                "expected 1 to 1800 seconds (NIST AAL2 allows at most 30 minutes)",
+            ));
+        }
+        if !(1..=43_200).contains(&self.sessions.absolute_timeout_secs) {
+            return Err(key_error(
+                "sessions.absolute_timeout_secs",
+                "expected 1 to 43200 seconds (NIST AAL2 allows at most 12 hours)",
+            ));
+        }
+        if self.sessions.idle_timeout_secs > self.sessions.absolute_timeout_secs {
+            return Err(key_error(
+                "sessions.idle_timeout_secs",
+                "expected at most sessions.absolute_timeout_secs",
             ));
         }
         if self.database.max_connections == 0 {
@@ -323,6 +354,7 @@ impl Config {
             self.database.effective(),
             self.vault.effective(),
             self.audit.effective(),
+            self.sessions.effective(),
             self.log.effective(),
         ]
         .into_iter()
@@ -408,6 +440,7 @@ fn describe() -> Vec<SectionDoc> {
         Database::describe(),
         Vault::describe(),
         Audit::describe(),
+        Sessions::describe(),
         Log::describe(),
     ]
 }

@@ -71,6 +71,16 @@ fn bad_input_is_refused_naming_the_key() {
         ),
         ("[log]\nformat = \"xml\"\n", &[], "config key `log.format`"),
         (
+            "[sessions]\nidle_timeout_secs = 3600\n",
+            &[],
+            "`sessions.idle_timeout_secs`: expected 1 to 1800",
+        ),
+        (
+            "[sessions]\nabsolute_timeout_secs = 86400\n",
+            &[],
+            "`sessions.absolute_timeout_secs`: expected",
+        ),
+        (
             "[http]\ntls_cert_file = \"/c.pem\"\n",
             &[],
             "`http.tls_key_file`: must be set together",

@@ -50,10 +50,15 @@ fn main() {
             .await
             .unwrap();
         let writer = store::AuditWriter::new(Arc::new(audit::CheckpointSigner::generate()), 1000);
-        let accounts =
-            trygg::accounts::AccountService::new(store.clone(), Arc::new(keys), writer, None)
-                .await
-                .unwrap();
+        let accounts = trygg::accounts::AccountService::new(
+            store.clone(),
+            Arc::new(keys),
+            writer,
+            None,
+            identity::session::SessionPolicy::default(),
+        )
+        .await
+        .unwrap();
         let made = accounts
             .bootstrap("bench@example.se", "Bench Admin")
             .await

@@ -83,6 +83,51 @@ async fn call(
         .unwrap_or(0)
 }
 
+type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+async fn connect(config: Arc<rustls::ClientConfig>, port: u16) -> Option<Tls> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    let name = rustls::pki_types::ServerName::try_from("localhost").ok()?;
+    connector.connect(name, tcp).await.ok()
+}
+
+/// One request on a kept-alive connection; reads exactly one response (by Content-Length).
+async fn exchange(stream: &mut Tls, request: &str) -> u16 {
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut chunk).await else {
+            return 0;
+        };
+        if n == 0 {
+            return 0;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or(0);
+        if buffer.len() >= end + 4 + length {
+            return head
+                .split(' ')
+                .nth(1)
+                .and_then(|code| code.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+}
+
 fn resident_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -158,31 +203,40 @@ fn main() {
         // Warm up: one request of each kind.
         call(config.clone(), port, "GET", "/healthz", "").await;
         let baseline_kib = resident_kib(pid, "VmRSS:");
-        let probe_config = config.clone();
+        // Every flood connection is set up first, so what is measured is 500 sign-ins arriving
+        // at once, not 500 TLS handshakes queuing in the listen backlog.
+        let mut connections = Vec::with_capacity(FLOOD);
+        for _ in 0..FLOOD {
+            connections.push(connect(config.clone(), port).await.expect("flood connection"));
+        }
+        // The prober keeps one connection open, as a load balancer's health check does.
+        let mut probe = connect(config.clone(), port).await.expect("probe connection");
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop_probing = stop.clone();
         let prober = tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let deadline = Instant::now() + Duration::from_secs(300);
-            while !stop_probing.load(std::sync::atomic::Ordering::Relaxed)
-                && Instant::now() < deadline
-            {
+            let request = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+            while !stop_probing.load(std::sync::atomic::Ordering::Relaxed) {
                 let started = Instant::now();
-                let status = call(probe_config.clone(), port, "GET", "/healthz", "").await;
+                let status = exchange(&mut probe, request).await;
                 latencies.push((started.elapsed(), status));
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
             latencies
         });
+        tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
-        let attempts: Vec<_> = (0..FLOOD)
-            .map(|n| {
-                let config = config.clone();
+        let attempts: Vec<_> = connections
+            .into_iter()
+            .enumerate()
+            .map(|(n, mut stream)| {
                 tokio::spawn(async move {
-                    let body = format!(
-                        r#"{{"email":"user{n}@example.se","password":"wrong password number {n}"}}"#
+                    let body = format!(r#"{{"email":"user{n}@example.se","password":"wrong password number {n}"}}"#);
+                    let request = format!(
+                        "POST /api/v1/session/password HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
                     );
-                    call(config, port, "POST", "/api/v1/session/password", &body).await
+                    exchange(&mut stream, &request).await
                 })
             })
             .collect();

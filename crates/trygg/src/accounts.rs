@@ -39,7 +39,8 @@ use crate::keys::{open_value, seal, KeyService};
 const LOOKUP_KEY_REF: &str = "category:lookup-index";
 /// Credential checks that may run at once for one account or one source address.
 const MAX_IN_FLIGHT: u32 = 2;
-/// How often a session's last activity is written at most.
+/// How often a session's last activity is written at most (or a quarter of the idle timeout,
+/// if that is shorter).
 const TOUCH_INTERVAL_MS: i64 = 60 * 1000;
 /// How long an enrolment link works.
 pub const ENROLMENT_VALID_MS: i64 = 15 * 60 * 1000;
@@ -93,7 +94,11 @@ impl AccountService {
         keys: Arc<KeyService>,
         audit: AuditWriter,
         audit_queue: Option<GroupCommitter>,
+        session_policy: SessionPolicy,
     ) -> anyhow::Result<AccountService> {
+        session_policy
+            .validate()
+            .map_err(|error| anyhow::anyhow!("session timeouts: {error}"))?;
         let throttle = Throttle::new(ThrottlePolicy::default())
             .map_err(|error| anyhow::anyhow!("throttle policy: {error}"))?;
         let service = AccountService {
@@ -103,7 +108,7 @@ impl AccountService {
             audit_queue,
             hasher: PasswordHasher::new(Default::default(), MAX_CONCURRENT_HASHES),
             password_policy: PasswordPolicy::default(),
-            session_policy: SessionPolicy::default(),
+            session_policy,
             totp: Totp::default(),
             throttle: Mutex::new(throttle),
             pending: Mutex::new(HashMap::new()),
@@ -346,7 +351,8 @@ impl AccountService {
         }
         // Activity is recorded at most once a minute: the idle timeout does not need finer
         // steps, and a durable write on every request would cost more than the request.
-        if now - row.last_seen_ms >= TOUCH_INTERVAL_MS {
+        let touch_interval = TOUCH_INTERVAL_MS.min(self.session_policy.idle_ms / 4);
+        if now - row.last_seen_ms >= touch_interval {
             self.store
                 .touch_session(&row.id, now)
                 .await

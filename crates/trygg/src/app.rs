@@ -147,6 +147,7 @@ impl Server {
                 keys.clone(),
                 audit.clone(),
                 Some(audit_queue.clone()),
+                session_policy(&config),
             )
             .await?,
         );
@@ -235,6 +236,15 @@ impl Server {
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The session timeouts the configuration sets.
+pub fn session_policy(config: &Config) -> identity::session::SessionPolicy {
+    let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    identity::session::SessionPolicy {
+        idle_ms: millis(config.sessions.idle_timeout_secs),
+        absolute_ms: millis(config.sessions.absolute_timeout_secs),
     }
 }
 

@@ -363,7 +363,14 @@ async fn bootstrap(
         std::sync::Arc::new(signer),
         config.audit.checkpoint_interval,
     );
-    let accounts = trygg::accounts::AccountService::new(store.clone(), keys, writer, None).await?;
+    let accounts = trygg::accounts::AccountService::new(
+        store.clone(),
+        keys,
+        writer,
+        None,
+        app::session_policy(&config),
+    )
+    .await?;
     let made = accounts.bootstrap(email, name).await?;
     store.close().await;
     let base = config

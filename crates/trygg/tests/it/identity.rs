@@ -664,3 +664,48 @@ async fn a_burst_of_simultaneous_guesses_cannot_outrun_the_throttle() {
     let (status, _) = server.stop();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn an_idle_session_ends_and_the_end_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[("TRYGG_SESSIONS__IDLE_TIMEOUT_SECS", "2")]);
+    let token = bootstrap(dir.path());
+    let mut ada = Client::new(&server);
+    enrol(&mut ada, &token).await;
+    // Activity keeps it alive ...
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        let (status, _) = ada
+            .json("GET", "/api/v1/session", serde_json::Value::Null)
+            .await;
+        assert_eq!(status, 200);
+    }
+    // ... idleness ends it.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let (status, body) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("session_expired")),
+        "{body}"
+    );
+    let (status, _) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 401, "and stays ended");
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let data_dir = dir.path().to_owned();
+    let actions =
+        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
+            .await
+            .unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|(action, details)| action == "session.revoked"
+                && details.get("reason").map(String::as_str) == Some("idle_timeout")),
+        "{actions:?}"
+    );
+}
