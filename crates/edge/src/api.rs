@@ -55,6 +55,7 @@ pub struct ApiError {
         crate::identity::enrolment_start,
         crate::identity::enrolment_finish,
         crate::identity::change_password,
+        crate::identity::step_up,
     ),
     components(schemas(Info, Health, ApiError))
 )]

@@ -212,6 +212,14 @@ pub trait IdentityApi: Send + Sync {
         session_id: &'a str,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, ApiResult<()>>;
+    /// Confirms the second factor again on the current session (step-up), for actions that
+    /// need a recent one.
+    fn step_up<'a>(
+        &'a self,
+        session_token: &'a str,
+        request: MfaRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<Current>>;
     /// Changes the password; every session of the account ends and a new one replaces the
     /// current one.
     fn change_password<'a>(
@@ -242,6 +250,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/enrolment/start", post(enrolment_start))
         .route("/api/v1/enrolment/finish", post(enrolment_finish))
         .route("/api/v1/account/password", post(change_password))
+        .route("/api/v1/session/step-up", post(step_up))
 }
 
 /// Middleware: refuses state-changing requests that a browser says come from another site.
@@ -605,6 +614,35 @@ async fn change_password(
             let body = Json(session_body(&session.current)).into_response();
             signed_in(session, body)
         }
+        Err(error) => error.into_response(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/session/step-up", request_body = MfaRequest, responses(
+    (status = 200, description = "The second factor is fresh again", body = Current),
+    (status = 401, description = "Wrong or reused code"),
+    (status = 403, description = "Missing CSRF token"),
+))]
+async fn step_up(
+    State(state): State<AppState>,
+    peer: Option<Extension<PeerAddr>>,
+    headers: HeaderMap,
+    body: Result<Json<MfaRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let context = context(peer, &headers);
+    let Ok(Json(request)) = body else {
+        return bad_body();
+    };
+    let identity = state.services.identity();
+    let result = async {
+        let token = session_token(&headers)?;
+        let current = identity.current(token, &context).await?;
+        require_csrf(&headers, &current)?;
+        identity.step_up(token, request, &context).await
+    }
+    .await;
+    match result {
+        Ok(current) => Json(current).into_response(),
         Err(error) => error.into_response(),
     }
 }

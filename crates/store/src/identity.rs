@@ -269,6 +269,25 @@ impl Tx {
         Ok(())
     }
 
+    /// Records a fresh second factor on a live session (step-up); returns whether it was live.
+    pub async fn set_session_mfa(
+        &mut self,
+        session_id: &str,
+        mfa_at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = with_tx!(self, |conn, Db| {
+            sqlx::query(
+                "UPDATE sessions SET mfa_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
+            )
+            .bind(mfa_at_ms)
+            .bind(session_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated > 0)
+    }
+
     /// Revokes one session of `account_id` by its public id; returns whether one was revoked.
     pub async fn revoke_session(
         &mut self,

@@ -457,6 +457,57 @@ impl AccountService {
         })
     }
 
+    /// Checks a TOTP code or a recovery code of `account_id` and, if it is right, uses it up in
+    /// `tx` (the TOTP step is recorded, the recovery code deleted), so it cannot work twice.
+    /// `Ok(None)` is a wrong or reused code.
+    async fn verify_second_factor(
+        &self,
+        tx: &mut Tx,
+        account_id: &str,
+        request: &MfaRequest,
+        now: i64,
+    ) -> Result<Option<MfaVerified>, ApiError> {
+        match (&request.totp_code, &request.recovery_code) {
+            (Some(code), None) => {
+                let Some((secret, last_step)) = self.totp_secret(account_id).await? else {
+                    return Ok(None);
+                };
+                match self
+                    .totp
+                    .verify_for_login(&secret, code.trim(), unix_secs(now), last_step)
+                {
+                    // The database decides the race between two uses of one code.
+                    Ok((step, proof)) => Ok(tx
+                        .use_totp_step(account_id, i64::try_from(step).unwrap_or(i64::MAX))
+                        .await
+                        .map_err(internal)?
+                        .then_some(proof)),
+                    Err(_) => Ok(None),
+                }
+            }
+            (None, Some(code)) => {
+                let stored = self
+                    .store
+                    .recovery_code_hashes(account_id)
+                    .await
+                    .map_err(internal)?;
+                match identity::recovery::find_for_login(account_id, code, &stored, now) {
+                    Some((index, proof)) => Ok(tx
+                        .consume_recovery_code(account_id, &stored[index])
+                        .await
+                        .map_err(internal)?
+                        .then_some(proof)),
+                    None => Ok(None),
+                }
+            }
+            _ => Err(ApiError::new(
+                400,
+                "bad_request",
+                "Give either a code from your app or a recovery code.",
+            )),
+        }
+    }
+
     /// Asks the policy whether `account`, on session `session`, may do `A` to `resource`. Every
     /// decision is a security event (with the policies that decided, never personal data); a
     /// refusal is also audited. The `Allowed<A>` it returns is what the operation requires.
@@ -770,49 +821,10 @@ impl IdentityApi for AccountService {
             let _in_flight = self.begin_attempt(&keys)?;
 
             let mut tx = self.store.begin().await.map_err(internal)?;
-            let verified = match (&request.totp_code, &request.recovery_code) {
-                (Some(code), None) => match self.totp_secret(&account_id).await? {
-                    Some((secret, last_step)) => {
-                        match self.totp.verify_for_login(
-                            &secret,
-                            code.trim(),
-                            unix_secs(now),
-                            last_step,
-                        ) {
-                            // The database decides the race between two uses of one code.
-                            Ok((step, proof)) => tx
-                                .use_totp_step(&account_id, i64::try_from(step).unwrap_or(i64::MAX))
-                                .await
-                                .map_err(internal)?
-                                .then_some((proof, "password")),
-                            Err(_) => None,
-                        }
-                    }
-                    None => None,
-                },
-                (None, Some(code)) => {
-                    let stored = self
-                        .store
-                        .recovery_code_hashes(&account_id)
-                        .await
-                        .map_err(internal)?;
-                    match identity::recovery::find_for_login(&account_id, code, &stored, now) {
-                        Some((index, proof)) => tx
-                            .consume_recovery_code(&account_id, &stored[index])
-                            .await
-                            .map_err(internal)?
-                            .then_some((proof, "password")),
-                        None => None,
-                    }
-                }
-                _ => {
-                    return Err(ApiError::new(
-                        400,
-                        "bad_request",
-                        "Give either a code from your app or a recovery code.",
-                    ));
-                }
-            };
+            let verified = self
+                .verify_second_factor(&mut tx, &account_id, &request, now)
+                .await?
+                .map(|proof| (proof, "password"));
             let Some((proof, first_factor)) = verified else {
                 tx.rollback().await.map_err(internal)?;
                 let locked = self.throttle_fail(&keys, now);
@@ -947,6 +959,63 @@ impl IdentityApi for AccountService {
                 .await
                 .map_err(|_| not_found())?;
             self.end_session(allowed, &target).await
+        })
+    }
+
+    fn step_up<'a>(
+        &'a self,
+        session_token: &'a str,
+        request: MfaRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Current, ApiError>> {
+        Box::pin(async move {
+            let (token, row, account) = self.authenticate(session_token).await?;
+            let now = now_ms();
+            let actor = format!("account:{}", account.id);
+            let keys = vec![format!("mfa:{}", account.id), source_key(context)];
+            self.throttle_check(&keys, now)?;
+            let _in_flight = self.begin_attempt(&keys)?;
+            let mut tx = self.store.begin().await.map_err(internal)?;
+            let Some(proof) = self
+                .verify_second_factor(&mut tx, &account.id, &request, now)
+                .await?
+            else {
+                tx.rollback().await.map_err(internal)?;
+                self.throttle_fail(&keys, now);
+                self.record(Event::new(
+                    now,
+                    actor,
+                    "session.step_up_failed",
+                    Outcome::Failure,
+                ))
+                .await;
+                return Err(ApiError::new(
+                    401,
+                    "invalid_code",
+                    "The code is wrong or has already been used. Wait for the next code and try again.",
+                ));
+            };
+            if !tx
+                .set_session_mfa(&row.id, proof.verified_at_ms())
+                .await
+                .map_err(internal)?
+            {
+                return Err(ApiError::unauthenticated());
+            }
+            let event = Event::new(now, actor, "session.stepped_up", Outcome::Success)
+                .target(format!("session:{}", row.id))
+                .detail("method", mfa_method_name(&proof));
+            self.audit
+                .append(&mut tx, vec![event], now)
+                .await
+                .map_err(internal)?;
+            tx.commit().await.map_err(internal)?;
+            self.throttle_succeed(&keys[..1]);
+            let row = SessionRow {
+                mfa_at_ms: Some(proof.verified_at_ms()),
+                ..row
+            };
+            self.current_of(&token, &row, &account).await
         })
     }
 

@@ -709,3 +709,38 @@ async fn an_idle_session_ends_and_the_end_is_audited() {
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn step_up_confirms_the_second_factor_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let token = bootstrap(dir.path());
+    let mut ada = Client::new(&server);
+    let (secret, enrolment_code, _) = enrol(&mut ada, &token).await;
+    let (_, me) = ada.json("GET", "/api/v1/session", serde_json::Value::Null).await;
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let first_mfa = me["session"]["mfa_at_ms"].as_i64().unwrap();
+
+    let replay = serde_json::json!({ "totp_code": enrolment_code });
+    let without_csrf = ada.send("POST", "/api/v1/session/step-up", Some(replay.clone()), &[]).await;
+    assert_eq!(without_csrf.status, 403);
+    let replayed = ada
+        .send("POST", "/api/v1/session/step-up", Some(replay), &[("X-CSRF-Token", &csrf)])
+        .await;
+    assert_eq!(replayed.status, 401, "a used code does not step up");
+
+    let next_code = Totp::default().code_at(&secret, now_secs() + 30).to_string();
+    let stepped = ada
+        .send(
+            "POST",
+            "/api/v1/session/step-up",
+            Some(serde_json::json!({ "totp_code": next_code })),
+            &[("X-CSRF-Token", &csrf)],
+        )
+        .await;
+    assert_eq!(stepped.status, 200, "{}", stepped.text());
+    let body: serde_json::Value = serde_json::from_slice(&stepped.body).unwrap();
+    assert!(body["session"]["mfa_at_ms"].as_i64().unwrap() > first_mfa);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
