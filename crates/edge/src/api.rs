@@ -56,6 +56,12 @@ pub struct ApiError {
         crate::identity::enrolment_finish,
         crate::identity::change_password,
         crate::identity::step_up,
+        crate::admin::list,
+        crate::admin::invite,
+        crate::admin::set_roles,
+        crate::admin::disable,
+        crate::admin::reset_mfa,
+        crate::admin::revoke_sessions,
     ),
     components(schemas(Info, Health, ApiError))
 )]

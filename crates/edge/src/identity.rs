@@ -299,7 +299,7 @@ fn is_cross_site(headers: &HeaderMap, host: Option<&str>) -> bool {
     false
 }
 
-fn context(peer: Option<Extension<PeerAddr>>, headers: &HeaderMap) -> RequestContext {
+pub(crate) fn context(peer: Option<Extension<PeerAddr>>, headers: &HeaderMap) -> RequestContext {
     RequestContext {
         source: peer.map(|Extension(PeerAddr(addr))| addr.ip()),
         user_agent: headers
@@ -333,12 +333,12 @@ fn clear_cookie(name: &str) -> HeaderValue {
     set_cookie(name, "", 0)
 }
 
-fn session_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)
 }
 
 /// Checks the CSRF header against the signed-in session's token, in constant time.
-fn require_csrf(headers: &HeaderMap, current: &Current) -> Result<(), ApiError> {
+pub(crate) fn require_csrf(headers: &HeaderMap, current: &Current) -> Result<(), ApiError> {
     let presented = headers
         .get("x-csrf-token")
         .and_then(|value| value.to_str().ok())
@@ -662,7 +662,7 @@ fn signed_in(session: NewSession, mut response: Response) -> Response {
     response
 }
 
-fn bad_body() -> Response {
+pub(crate) fn bad_body() -> Response {
     ApiError::new(
         400,
         "bad_request",

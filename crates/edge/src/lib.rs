@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 mod api;
 mod assets;
 mod headers;
@@ -60,6 +61,9 @@ pub trait Services: Send + Sync + 'static {
 
     /// Sign-in, enrolment and sessions.
     fn identity(&self) -> &dyn identity::IdentityApi;
+
+    /// Account administration.
+    fn accounts(&self) -> &dyn admin::AccountsApi;
 }
 
 impl AppState {
@@ -87,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(identity::routes())
+        .merge(admin::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(identity::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(

@@ -88,6 +88,36 @@ impl Tx {
         Ok(updated > 0)
     }
 
+    /// Replaces an account's roles (comma-separated); returns whether the account exists.
+    pub async fn set_account_roles(
+        &mut self,
+        account_id: &str,
+        roles: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = with_tx!(self, |conn, Db| {
+            sqlx::query("UPDATE accounts SET roles = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(roles)
+                .bind(now_ms)
+                .bind(account_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated > 0)
+    }
+
+    /// Removes an account's TOTP secret (a reset: the person enrols a new one).
+    pub async fn delete_totp(&mut self, account_id: &str) -> Result<(), StoreError> {
+        with_tx!(self, |conn, Db| {
+            sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+
     pub async fn set_password(
         &mut self,
         account_id: &str,
@@ -368,6 +398,21 @@ impl Store {
             .transpose()?
         });
         Ok(row)
+    }
+
+    /// Every account, oldest first.
+    pub async fn accounts(&self) -> Result<Vec<AccountRow>, StoreError> {
+        let rows = with_pool!(self, |pool| {
+            sqlx::query(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at_ms, id"
+            ))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(decode_account)
+            .collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(rows)
     }
 
     /// How many accounts hold `role` (for the bootstrap rule: only the first admin is made by

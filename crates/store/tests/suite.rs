@@ -694,3 +694,38 @@ async fn sessions_are_listed_touched_and_revoked() {
         assert_eq!(store.live_sessions_of("a2").await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn accounts_are_listed_and_administered() {
+    let backends = backends().await;
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "admin"))
+            .await
+            .unwrap();
+        tx.insert_account(&account("a2", b"index-2", "adviser"))
+            .await
+            .unwrap();
+        tx.set_totp("a2", b"sealed", 1).await.unwrap();
+        assert!(tx
+            .set_account_roles("a2", "adviser,supervisor", 2)
+            .await
+            .unwrap());
+        assert!(!tx.set_account_roles("nobody", "admin", 2).await.unwrap());
+        tx.delete_totp("a2").await.unwrap();
+        tx.commit().await.unwrap();
+        let ids: Vec<String> = store
+            .accounts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(ids, vec!["a1", "a2"]);
+        assert_eq!(
+            store.account("a2").await.unwrap().unwrap().roles,
+            "adviser,supervisor"
+        );
+        assert_eq!(store.totp("a2").await.unwrap(), None);
+    }
+}

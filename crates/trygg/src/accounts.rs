@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use audit::{Event, Outcome};
 use base64::Engine as _;
+use edge::admin::{AccountSummary, AccountsApi, Enrolment, InviteRequest, RolesRequest};
 use edge::identity::{
     AccountView, ApiError, Current, EnrolmentDone, EnrolmentFinishRequest, EnrolmentStart,
     EnrolmentStartRequest, IdentityApi, MfaRequest, NewSession, PasswordChangeRequest,
@@ -27,7 +28,9 @@ use identity::throttle::{Decision, Throttle, ThrottlePolicy};
 use identity::totp::{Totp, TotpSecret};
 use identity::MfaVerified;
 use policy::{
-    Action, Allowed, PolicyEngine, Principal, Resource, SessionReadOwn, SessionRevokeOwn,
+    AccountDisable, AccountInvite, AccountList, AccountResetMfa, AccountRevokeSessions,
+    AccountSetRoles, Action, Allowed, PolicyEngine, Principal, Resource, SessionReadOwn,
+    SessionRevokeOwn,
 };
 use store::{AccountRow, AuditWriter, GroupCommitter, SessionRow, Store, Tx};
 use vault::DataKey;
@@ -126,34 +129,67 @@ impl AccountService {
         let email = normalise_email(email).ok_or_else(|| {
             anyhow::anyhow!("--email: expected an e-mail address such as name@example.com")
         })?;
-        let display_name = display_name.trim();
-        if display_name.is_empty() || display_name.chars().count() > 200 {
-            anyhow::bail!("--name: expected the person's name, 1 to 200 characters");
-        }
+        let display_name = valid_name(display_name).ok_or_else(|| {
+            anyhow::anyhow!("--name: expected the person's name, 1 to 200 characters")
+        })?;
         if self.store.count_accounts_with_role("admin").await? > 0 {
             anyhow::bail!(
                 "an administrator already exists; administrators invite further accounts"
             );
         }
+        let (account_id, token, expires_at_ms) = self
+            .create_staff_account(
+                &email,
+                &display_name,
+                &["admin".to_owned()],
+                "system",
+                "bootstrap",
+            )
+            .await
+            .map_err(|error| anyhow::anyhow!("{}", error.message))?;
+        Ok(Bootstrapped {
+            account_id,
+            token,
+            expires_at_ms,
+        })
+    }
+
+    /// Creates a pending staff account with an enrolment link, all in one transaction with its
+    /// audit entries. Returns the account id, the link's token and when it expires.
+    async fn create_staff_account(
+        &self,
+        email: &str,
+        display_name: &str,
+        roles: &[String],
+        actor: &str,
+        via: &str,
+    ) -> Result<(String, String, i64), ApiError> {
         let now = now_ms();
         let account_id = random_id();
         let email_index = self
             .lookup_key()
-            .await?
+            .await
+            .map_err(internal)?
             .blind_index("email", email.as_bytes());
         if self
             .store
             .account_by_email_index(&email_index)
-            .await?
+            .await
+            .map_err(internal)?
             .is_some()
         {
-            anyhow::bail!("an account with that e-mail address already exists");
+            return Err(ApiError::new(
+                409,
+                "account_exists",
+                "An account with that e-mail address already exists.",
+            ));
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
         let subject = self
             .keys
             .create(&mut tx, &subject_key_ref(&account_id))
-            .await?;
+            .await
+            .map_err(internal)?;
         tx.insert_account(&AccountRow {
             id: account_id.clone(),
             kind: "staff".into(),
@@ -166,33 +202,45 @@ impl AccountService {
                 &account_id,
                 display_name.as_bytes(),
             ),
-            roles: "admin".into(),
+            roles: roles.join(","),
             status: "pending".into(),
             created_at_ms: now,
             updated_at_ms: now,
         })
-        .await?;
-        let token = SessionToken::generate();
-        let expires_at_ms = now + ENROLMENT_VALID_MS;
-        tx.insert_enrolment(&token.lookup_key(), &account_id, expires_at_ms)
-            .await?;
+        .await
+        .map_err(internal)?;
+        let (token, expires_at_ms) = self.issue_enrolment(&mut tx, &account_id, now).await?;
         let target = format!("account:{account_id}");
         let events = vec![
-            Event::new(now, "system", "keys.data_key_created", Outcome::Success)
+            Event::new(now, actor, "keys.data_key_created", Outcome::Success)
                 .target(subject_key_ref(&account_id)),
-            Event::new(now, "system", "account.created", Outcome::Success)
+            Event::new(now, actor, "account.created", Outcome::Success)
                 .target(target.clone())
-                .detail("roles", "admin")
-                .detail("via", "bootstrap"),
-            Event::new(now, "system", "enrolment.issued", Outcome::Success).target(target),
+                .detail("roles", roles.join(","))
+                .detail("via", via),
+            Event::new(now, actor, "enrolment.issued", Outcome::Success).target(target),
         ];
-        self.audit.append(&mut tx, events, now).await?;
-        tx.commit().await?;
-        Ok(Bootstrapped {
-            account_id,
-            token: token.to_cookie_value().to_string(),
-            expires_at_ms,
-        })
+        self.audit
+            .append(&mut tx, events, now)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok((account_id, token, expires_at_ms))
+    }
+
+    /// A one-time enrolment token for `account_id`, stored only as its hash.
+    async fn issue_enrolment(
+        &self,
+        tx: &mut Tx,
+        account_id: &str,
+        now: i64,
+    ) -> Result<(String, i64), ApiError> {
+        let token = SessionToken::generate();
+        let expires_at_ms = now + ENROLMENT_VALID_MS;
+        tx.insert_enrolment(&token.lookup_key(), account_id, expires_at_ms)
+            .await
+            .map_err(internal)?;
+        Ok((token.to_cookie_value().to_string(), expires_at_ms))
     }
 
     /// The only way a staff session comes into being: it needs the proof of a second factor.
@@ -1289,6 +1337,311 @@ impl IdentityApi for AccountService {
             })
         })
     }
+}
+
+impl AccountService {
+    /// The administrator, their session, the account they act on, and the policy's consent to
+    /// do `A` to it. A missing account is 404; a refusal is 403 (or `step_up_required`).
+    async fn administrate<A: Action>(
+        &self,
+        session_token: &str,
+        account_id: &str,
+        context: &RequestContext,
+    ) -> Result<(AccountRow, SessionRow, AccountRow, Allowed<A>), ApiError> {
+        let (_, session, admin) = self.authenticate(session_token).await?;
+        let target = self
+            .store
+            .account(account_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::new(404, "not_found", "No such account. Reload the list."))?;
+        let resource = Resource::account(target.id.clone(), principal_of(&target).id(), TEAM);
+        let allowed = self
+            .authorize::<A>(&admin, &session, &resource, context)
+            .await?;
+        Ok((admin, session, target, allowed))
+    }
+
+    async fn summary(&self, account: &AccountRow) -> Result<AccountSummary, ApiError> {
+        let view = self.view(account).await?;
+        Ok(AccountSummary {
+            id: view.id,
+            kind: view.kind,
+            display_name: view.display_name,
+            email: view.email,
+            roles: view.roles,
+            status: account.status.clone(),
+            created_at_ms: account.created_at_ms,
+        })
+    }
+
+    /// Changes an account in one transaction: `change` runs first, then every session of the
+    /// account ends (so the change takes effect at once, not at the next sign-in), then `events`
+    /// are audited.
+    async fn change_account(
+        &self,
+        target: &AccountRow,
+        reason: &str,
+        events: Vec<Event>,
+        change: impl for<'t> FnOnce(&'t mut Tx, i64) -> BoxFuture<'t, Result<(), ApiError>>,
+    ) -> Result<u64, ApiError> {
+        let now = now_ms();
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        change(&mut tx, now).await?;
+        let ended = tx
+            .revoke_sessions_of(&target.id, None, reason, now)
+            .await
+            .map_err(internal)?;
+        let mut events = events;
+        events.push(
+            Event::new(now, "system", "session.revoked_all", Outcome::Success)
+                .target(format!("account:{}", target.id))
+                .detail("reason", reason)
+                .detail("count", ended.to_string()),
+        );
+        self.audit
+            .append(&mut tx, events, now)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(ended)
+    }
+
+    async fn reload(&self, account_id: &str) -> Result<AccountSummary, ApiError> {
+        let account = self
+            .store
+            .account(account_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::new(404, "not_found", "No such account. Reload the list."))?;
+        self.summary(&account).await
+    }
+}
+
+impl AccountsApi for AccountService {
+    fn list<'a>(
+        &'a self,
+        session_token: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Vec<AccountSummary>, ApiError>> {
+        Box::pin(async move {
+            let (_, session, admin) = self.authenticate(session_token).await?;
+            let resource = Resource::singleton(policy::Singleton::Organisation);
+            let _allowed: Allowed<AccountList> =
+                self.authorize(&admin, &session, &resource, context).await?;
+            let mut summaries = Vec::new();
+            for account in self.store.accounts().await.map_err(internal)? {
+                summaries.push(self.summary(&account).await?);
+            }
+            Ok(summaries)
+        })
+    }
+
+    fn invite<'a>(
+        &'a self,
+        session_token: &'a str,
+        request: InviteRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Enrolment, ApiError>> {
+        Box::pin(async move {
+            let (_, session, admin) = self.authenticate(session_token).await?;
+            // The account does not exist yet; it is nobody's own.
+            let newcomer = policy::PrincipalId::Staff(policy::StaffId::new("(new)"));
+            let resource = Resource::account("(new)", newcomer, TEAM);
+            let _allowed: Allowed<AccountInvite> =
+                self.authorize(&admin, &session, &resource, context).await?;
+            let email = normalise_email(&request.email).ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "invalid_email",
+                    "Enter an e-mail address such as name@example.com.",
+                )
+            })?;
+            let name = valid_name(&request.display_name).ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "invalid_name",
+                    "Enter the person's name (1 to 200 characters).",
+                )
+            })?;
+            let roles = valid_roles(&request.roles)?;
+            let actor = format!("account:{}", admin.id);
+            let (account_id, token, expires_at_ms) = self
+                .create_staff_account(&email, &name, &roles, &actor, "invitation")
+                .await?;
+            Ok(Enrolment {
+                account: self.reload(&account_id).await?,
+                enrolment_path: format!("/enrol#{token}"),
+                expires_at_ms,
+            })
+        })
+    }
+
+    fn set_roles<'a>(
+        &'a self,
+        session_token: &'a str,
+        account_id: &'a str,
+        request: RolesRequest,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<AccountSummary, ApiError>> {
+        Box::pin(async move {
+            let (admin, _, target, _allowed) = self
+                .administrate::<AccountSetRoles>(session_token, account_id, context)
+                .await?;
+            let roles = valid_roles(&request.roles)?.join(",");
+            let event = Event::new(
+                now_ms(),
+                format!("account:{}", admin.id),
+                "account.roles_changed",
+                Outcome::Success,
+            )
+            .target(format!("account:{}", target.id))
+            .detail("from", target.roles.clone())
+            .detail("to", roles.clone());
+            let id = target.id.clone();
+            self.change_account(&target, "roles_changed", vec![event], move |tx, now| {
+                Box::pin(async move {
+                    tx.set_account_roles(&id, &roles, now)
+                        .await
+                        .map_err(internal)?;
+                    Ok(())
+                })
+            })
+            .await?;
+            self.reload(account_id).await
+        })
+    }
+
+    fn disable<'a>(
+        &'a self,
+        session_token: &'a str,
+        account_id: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<AccountSummary, ApiError>> {
+        Box::pin(async move {
+            let (admin, _, target, _allowed) = self
+                .administrate::<AccountDisable>(session_token, account_id, context)
+                .await?;
+            let event = Event::new(
+                now_ms(),
+                format!("account:{}", admin.id),
+                "account.disabled",
+                Outcome::Success,
+            )
+            .target(format!("account:{}", target.id));
+            let id = target.id.clone();
+            self.change_account(&target, "account_disabled", vec![event], move |tx, now| {
+                Box::pin(async move {
+                    tx.set_account_status(&id, "disabled", now)
+                        .await
+                        .map_err(internal)?;
+                    Ok(())
+                })
+            })
+            .await?;
+            self.reload(account_id).await
+        })
+    }
+
+    fn reset_mfa<'a>(
+        &'a self,
+        session_token: &'a str,
+        account_id: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Enrolment, ApiError>> {
+        Box::pin(async move {
+            let (admin, _, target, _allowed) = self
+                .administrate::<AccountResetMfa>(session_token, account_id, context)
+                .await?;
+            let actor = format!("account:{}", admin.id);
+            let events = vec![
+                Event::new(now_ms(), actor.clone(), "mfa.reset", Outcome::Success)
+                    .target(format!("account:{}", target.id)),
+                Event::new(now_ms(), actor, "enrolment.issued", Outcome::Success)
+                    .target(format!("account:{}", target.id)),
+            ];
+            let id = target.id.clone();
+            let token = SessionToken::generate();
+            let lookup = token.lookup_key();
+            let expires_at_ms = now_ms() + ENROLMENT_VALID_MS;
+            self.change_account(&target, "mfa_reset", events, move |tx, now| {
+                Box::pin(async move {
+                    tx.delete_totp(&id).await.map_err(internal)?;
+                    tx.replace_recovery_codes(&id, &[])
+                        .await
+                        .map_err(internal)?;
+                    tx.set_account_status(&id, "pending", now)
+                        .await
+                        .map_err(internal)?;
+                    tx.insert_enrolment(&lookup, &id, expires_at_ms)
+                        .await
+                        .map_err(internal)?;
+                    Ok(())
+                })
+            })
+            .await?;
+            let token = token.to_cookie_value().to_string();
+            Ok(Enrolment {
+                account: self.reload(account_id).await?,
+                enrolment_path: format!("/enrol#{token}"),
+                expires_at_ms,
+            })
+        })
+    }
+
+    fn revoke_sessions<'a>(
+        &'a self,
+        session_token: &'a str,
+        account_id: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<u64, ApiError>> {
+        Box::pin(async move {
+            let (_, _, target, _allowed) = self
+                .administrate::<AccountRevokeSessions>(session_token, account_id, context)
+                .await?;
+            self.change_account(&target, "revoked_by_administrator", Vec::new(), |_, _| {
+                Box::pin(async { Ok(()) })
+            })
+            .await
+        })
+    }
+}
+
+/// The one team every account is in until teams can be configured.
+const TEAM: &str = "organisation";
+
+/// A person's name as given, trimmed: 1 to 200 characters, no control characters.
+fn valid_name(text: &str) -> Option<String> {
+    let name = text.trim();
+    let valid =
+        !name.is_empty() && name.chars().count() <= 200 && !name.chars().any(char::is_control);
+    valid.then(|| name.to_owned())
+}
+
+/// Known role names, at least one, without repeats, in a stable order.
+fn valid_roles(roles: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut parsed = Vec::new();
+    for role in roles {
+        let role = policy::Role::parse(role.trim()).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "invalid_roles",
+                "Choose roles from: admin, security_officer, dpo, supervisor, adviser, auditor.",
+            )
+        })?;
+        if !parsed.contains(&role) {
+            parsed.push(role);
+        }
+    }
+    if parsed.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "invalid_roles",
+            "Choose at least one role.",
+        ));
+    }
+    parsed.sort_by_key(|role| role.as_str());
+    Ok(parsed.iter().map(|role| role.as_str().to_owned()).collect())
 }
 
 /// A credential check under way; ends (and frees its place) when dropped.

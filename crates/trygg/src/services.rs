@@ -40,4 +40,8 @@ impl edge::Services for Wired {
     fn identity(&self) -> &dyn edge::identity::IdentityApi {
         &*self.accounts
     }
+
+    fn accounts(&self) -> &dyn edge::admin::AccountsApi {
+        &*self.accounts
+    }
 }

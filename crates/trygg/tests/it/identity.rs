@@ -12,20 +12,20 @@ use crate::common::{self, assert_audit_intact, request, run, start_demo, Running
 const EMAIL: &str = "ada.admin@example.se";
 const PASSWORD: &str = "ett långt och hemligt lösenord 2026";
 
-struct Client<'a> {
+pub struct Client<'a> {
     server: &'a Running,
-    cookies: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
 }
 
 impl<'a> Client<'a> {
-    fn new(server: &'a Running) -> Client<'a> {
+    pub fn new(server: &'a Running) -> Client<'a> {
         Client {
             server,
             cookies: Vec::new(),
         }
     }
 
-    async fn send(
+    pub async fn send(
         &mut self,
         method: &str,
         path: &str,
@@ -72,7 +72,7 @@ impl<'a> Client<'a> {
         response
     }
 
-    async fn json(
+    pub async fn json(
         &mut self,
         method: &str,
         path: &str,
@@ -85,7 +85,7 @@ impl<'a> Client<'a> {
 
     /// Like `json`, but waits out a throttling answer once (every request in these tests comes
     /// from the same address, whose earlier failures count against it).
-    async fn json_patiently(
+    pub async fn json_patiently(
         &mut self,
         method: &str,
         path: &str,
@@ -101,14 +101,14 @@ impl<'a> Client<'a> {
         self.json(method, path, body).await
     }
 
-    fn has_session(&self) -> bool {
+    pub fn has_session(&self) -> bool {
         self.cookies
             .iter()
             .any(|(name, _)| name == "__Host-trygg-session")
     }
 }
 
-fn bootstrap(data_dir: &Path) -> String {
+pub fn bootstrap(data_dir: &Path) -> String {
     let (code, stdout, stderr) = run(
         &[
             "admin",
@@ -129,7 +129,7 @@ fn bootstrap(data_dir: &Path) -> String {
     made["token"].as_str().unwrap().to_owned()
 }
 
-fn now_secs() -> u64 {
+pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -137,7 +137,7 @@ fn now_secs() -> u64 {
 }
 
 /// Enrols Ada; returns the TOTP secret, the code used and the recovery codes.
-async fn enrol(client: &mut Client<'_>, token: &str) -> (TotpSecret, String, Vec<String>) {
+pub async fn enrol(client: &mut Client<'_>, token: &str) -> (TotpSecret, String, Vec<String>) {
     let (status, start) = client
         .json(
             "POST",
@@ -717,19 +717,43 @@ async fn step_up_confirms_the_second_factor_again() {
     let token = bootstrap(dir.path());
     let mut ada = Client::new(&server);
     let (secret, enrolment_code, _) = enrol(&mut ada, &token).await;
-    let (_, me) = ada.json("GET", "/api/v1/session", serde_json::Value::Null).await;
+    let (_, me) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
     let csrf = me["csrf_token"].as_str().unwrap().to_owned();
     let first_mfa = me["session"]["mfa_at_ms"].as_i64().unwrap();
+    // Age the session's second factor by ten minutes, as time would.
+    let session_id = me["session"]["id"].as_str().unwrap().to_owned();
+    let data_dir = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        crate::common::with_sqlite(&data_dir, |store| async move {
+            let sql = format!(
+                "UPDATE sessions SET mfa_at_ms = mfa_at_ms - 600000 WHERE id = '{session_id}'"
+            );
+            store.danger_execute_raw_for_tests(&sql).await.unwrap();
+        })
+    })
+    .await
+    .unwrap();
 
     let replay = serde_json::json!({ "totp_code": enrolment_code });
-    let without_csrf = ada.send("POST", "/api/v1/session/step-up", Some(replay.clone()), &[]).await;
+    let without_csrf = ada
+        .send("POST", "/api/v1/session/step-up", Some(replay.clone()), &[])
+        .await;
     assert_eq!(without_csrf.status, 403);
     let replayed = ada
-        .send("POST", "/api/v1/session/step-up", Some(replay), &[("X-CSRF-Token", &csrf)])
+        .send(
+            "POST",
+            "/api/v1/session/step-up",
+            Some(replay),
+            &[("X-CSRF-Token", &csrf)],
+        )
         .await;
     assert_eq!(replayed.status, 401, "a used code does not step up");
 
-    let next_code = Totp::default().code_at(&secret, now_secs() + 30).to_string();
+    let next_code = Totp::default()
+        .code_at(&secret, now_secs() + 30)
+        .to_string();
     let stepped = ada
         .send(
             "POST",
@@ -740,7 +764,10 @@ async fn step_up_confirms_the_second_factor_again() {
         .await;
     assert_eq!(stepped.status, 200, "{}", stepped.text());
     let body: serde_json::Value = serde_json::from_slice(&stepped.body).unwrap();
-    assert!(body["session"]["mfa_at_ms"].as_i64().unwrap() > first_mfa);
+    assert!(
+        body["session"]["mfa_at_ms"].as_i64().unwrap() >= first_mfa,
+        "the second factor is fresh again: {body}"
+    );
     let (status, _) = server.stop();
     assert!(status.success());
 }

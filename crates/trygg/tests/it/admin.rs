@@ -1,0 +1,269 @@
+//! Account administration over the real API: an administrator invites an adviser, who enrols;
+//! the adviser is refused administration; roles change, MFA is reset and the account disabled,
+//! each ending the account's sessions at once; sensitive actions demand a fresh second factor;
+//! nobody administers their own account.
+
+use identity::totp::{Totp, TotpSecret};
+
+use crate::common::{assert_audit_intact, start_demo, with_sqlite};
+use crate::identity::{bootstrap, enrol, now_secs, Client};
+
+const BO: &str = "bo.berg@example.se";
+const BO_PASSWORD: &str = "bos långa lösenord för banken";
+
+/// Enrols the invitee behind `path` (`/enrol#token`) with Bo's password.
+async fn enrol_invitee(client: &mut Client<'_>, path: &str) -> TotpSecret {
+    let token = path.strip_prefix("/enrol#").expect("an enrolment path");
+    let (status, start) = client
+        .json(
+            "POST",
+            "/api/v1/enrolment/start",
+            serde_json::json!({ "token": token }),
+        )
+        .await;
+    assert_eq!(status, 200, "{start}");
+    let secret = TotpSecret::from_base32(start["totp"]["secret"].as_str().unwrap()).unwrap();
+    let code = Totp::default().code_at(&secret, now_secs()).to_string();
+    let (status, done) = client
+        .json(
+            "POST",
+            "/api/v1/enrolment/finish",
+            serde_json::json!({ "token": token, "password": BO_PASSWORD, "totp_code": code }),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    secret
+}
+
+#[tokio::test]
+async fn administrators_manage_accounts_under_policy_and_step_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let token = bootstrap(dir.path());
+    let mut ada = Client::new(&server);
+    let (ada_secret, _, _) = enrol(&mut ada, &token).await;
+    let (_, me) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let ada_id = me["account"]["id"].as_str().unwrap().to_owned();
+    let with_csrf = [("X-CSRF-Token", csrf.as_str())];
+
+    // Invite an adviser; bad input changes nothing.
+    for (body, code) in [
+        (
+            serde_json::json!({ "email": "not-an-address", "display_name": "Bo", "roles": ["adviser"] }),
+            "invalid_email",
+        ),
+        (
+            serde_json::json!({ "email": BO, "display_name": "Bo Berg", "roles": ["wizard"] }),
+            "invalid_roles",
+        ),
+        (
+            serde_json::json!({ "email": BO, "display_name": "Bo Berg", "roles": [] }),
+            "invalid_roles",
+        ),
+    ] {
+        let refused = ada
+            .send("POST", "/api/v1/accounts", Some(body), &with_csrf)
+            .await;
+        let answer: serde_json::Value = serde_json::from_slice(&refused.body).unwrap();
+        assert_eq!(
+            (refused.status, answer["code"].as_str()),
+            (400, Some(code)),
+            "{answer}"
+        );
+    }
+    let invite =
+        serde_json::json!({ "email": BO, "display_name": "Bo Berg", "roles": ["adviser"] });
+    assert_eq!(
+        ada.send("POST", "/api/v1/accounts", Some(invite.clone()), &[])
+            .await
+            .status,
+        403,
+        "CSRF"
+    );
+    let invited = ada
+        .send("POST", "/api/v1/accounts", Some(invite.clone()), &with_csrf)
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.text());
+    let invited: serde_json::Value = serde_json::from_slice(&invited.body).unwrap();
+    assert_eq!(invited["account"]["status"], "pending");
+    let bo_id = invited["account"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        ada.send("POST", "/api/v1/accounts", Some(invite), &with_csrf)
+            .await
+            .status,
+        409
+    );
+
+    let mut bo = Client::new(&server);
+    enrol_invitee(&mut bo, invited["enrolment_path"].as_str().unwrap()).await;
+    let (status, list) = ada
+        .json("GET", "/api/v1/accounts", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    let accounts = list["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert!(accounts.iter().any(|a| a["email"] == BO
+        && a["status"] == "active"
+        && a["roles"] == serde_json::json!(["adviser"])));
+
+    // An adviser administers nothing.
+    let (status, refused) = bo
+        .json("GET", "/api/v1/accounts", serde_json::Value::Null)
+        .await;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("forbidden")));
+
+    // Nobody administers their own account.
+    let own = ada
+        .send(
+            "POST",
+            &format!("/api/v1/accounts/{ada_id}/disable"),
+            None,
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(own.status, 403);
+
+    // Changing Bo's roles ends Bo's sessions at once.
+    let roles = serde_json::json!({ "roles": ["supervisor", "adviser"] });
+    let changed = ada
+        .send(
+            "PUT",
+            &format!("/api/v1/accounts/{bo_id}/roles"),
+            Some(roles),
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let changed: serde_json::Value = serde_json::from_slice(&changed.body).unwrap();
+    assert_eq!(
+        changed["roles"],
+        serde_json::json!(["adviser", "supervisor"])
+    );
+    let (status, _) = bo
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 401);
+
+    // Sensitive actions need a second factor from the last five minutes: age Ada's.
+    let session_id = me["session"]["id"].as_str().unwrap().to_owned();
+    let data_dir = dir.path().to_owned();
+    tokio::task::spawn_blocking(move || {
+        with_sqlite(&data_dir, |store| async move {
+            let sql = format!(
+                "UPDATE sessions SET mfa_at_ms = mfa_at_ms - 600000 WHERE id = '{session_id}'"
+            );
+            store.danger_execute_raw_for_tests(&sql).await.unwrap();
+        })
+    })
+    .await
+    .unwrap();
+    let stale = ada
+        .send(
+            "POST",
+            &format!("/api/v1/accounts/{bo_id}/reset-mfa"),
+            None,
+            &with_csrf,
+        )
+        .await;
+    let answer: serde_json::Value = serde_json::from_slice(&stale.body).unwrap();
+    assert_eq!(
+        (stale.status, answer["code"].as_str()),
+        (403, Some("step_up_required")),
+        "{answer}"
+    );
+    let code = Totp::default()
+        .code_at(&ada_secret, now_secs() + 30)
+        .to_string();
+    let stepped = ada
+        .send(
+            "POST",
+            "/api/v1/session/step-up",
+            Some(serde_json::json!({ "totp_code": code })),
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(stepped.status, 200, "{}", stepped.text());
+    let reset = ada
+        .send(
+            "POST",
+            &format!("/api/v1/accounts/{bo_id}/reset-mfa"),
+            None,
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.text());
+    let reset: serde_json::Value = serde_json::from_slice(&reset.body).unwrap();
+    assert_eq!(reset["account"]["status"], "pending");
+    let mut bo_again = Client::new(&server);
+    enrol_invitee(&mut bo_again, reset["enrolment_path"].as_str().unwrap()).await;
+
+    // Ending sessions and disabling.
+    let ended = ada
+        .send(
+            "POST",
+            &format!("/api/v1/accounts/{bo_id}/revoke-sessions"),
+            None,
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(ended.status, 200);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&ended.body).unwrap()["ended"],
+        1
+    );
+    let (status, _) = bo_again
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 401);
+    let disabled = ada
+        .send(
+            "POST",
+            &format!("/api/v1/accounts/{bo_id}/disable"),
+            None,
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(disabled.status, 200);
+    let mut bo_later = Client::new(&server);
+    let (status, _) = bo_later
+        .json_patiently(
+            "POST",
+            "/api/v1/session/password",
+            serde_json::json!({ "email": BO, "password": BO_PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, 401, "a disabled account cannot sign in");
+    assert_eq!(
+        ada.send("POST", "/api/v1/accounts/nobody/disable", None, &with_csrf)
+            .await
+            .status,
+        404
+    );
+
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let data_dir = dir.path().to_owned();
+    let actions =
+        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
+            .await
+            .unwrap();
+    let names: Vec<&str> = actions.iter().map(|(action, _)| action.as_str()).collect();
+    for expected in [
+        "account.created",
+        "account.roles_changed",
+        "mfa.reset",
+        "account.disabled",
+        "session.revoked_all",
+        "authz.denied",
+        "session.stepped_up",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    assert_audit_intact(dir.path());
+}
