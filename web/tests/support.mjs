@@ -146,9 +146,16 @@ export async function openWatchedPage(context) {
     }
   });
   page.on("pageerror", (error) => problems.pageErrors.push(String(error)));
-  page.on("requestfailed", (request) =>
-    problems.failedRequests.push({ url: request.url(), error: request.failure()?.errorText }),
-  );
+  page.on("requestfailed", (request) => {
+    const error = request.failure()?.errorText;
+    // Chromium fetches the favicon in the background and aborts that fetch when the page
+    // navigates on; an aborted favicon says nothing about the server, so it is not a failure.
+    // Every other failed request, aborted or not, still is.
+    if (error === "net::ERR_ABORTED" && new URL(request.url()).pathname === "/favicon.svg") {
+      return;
+    }
+    problems.failedRequests.push({ url: request.url(), error });
+  });
   page.on("response", (response) => {
     if (response.status() >= 400) {
       problems.errorResponses.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
