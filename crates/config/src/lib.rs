@@ -161,6 +161,9 @@ section! {
         idle_timeout_secs: u64 = 1800,
         /// A session ends this many seconds after sign-in, whatever happens (at most 43200).
         absolute_timeout_secs: u64 = 43_200,
+        /// Sensitive actions (roles, exports, erasure, key rotation, ...) need a second factor
+        /// from at most this many seconds ago, or the person confirms it again (at most 300).
+        step_up_max_age_secs: u64 = 300,
     }
 }
 
@@ -302,6 +305,12 @@ impl Config {
             return Err(key_error(
                 "sessions.absolute_timeout_secs",
                 "expected 1 to 43200 seconds (NIST AAL2 allows at most 12 hours)",
+            ));
+        }
+        if !(1..=300).contains(&self.sessions.step_up_max_age_secs) {
+            return Err(key_error(
+                "sessions.step_up_max_age_secs",
+                "expected 1 to 300 seconds",
             ));
         }
         if self.sessions.idle_timeout_secs > self.sessions.absolute_timeout_secs {

@@ -81,6 +81,11 @@ fn bad_input_is_refused_naming_the_key() {
             "`sessions.absolute_timeout_secs`: expected",
         ),
         (
+            "[sessions]\nstep_up_max_age_secs = 301\n",
+            &[],
+            "`sessions.step_up_max_age_secs`: expected 1 to 300",
+        ),
+        (
             "[http]\ntls_cert_file = \"/c.pem\"\n",
             &[],
             "`http.tls_key_file`: must be set together",

@@ -42,6 +42,7 @@
 //!     device_id: "d-1".into(),
 //!     source: "192.0.2.10".parse().expect("an address"),
 //!     risk_score: 5,
+//!     step_up_max_age_secs: 300,
 //! };
 //! let allowed = engine
 //!     .authorize::<MeetingReadContent>(&adviser, &meeting, &context)

@@ -402,6 +402,7 @@ fn check_schema_fits_requests(schema: &Schema, source: &Source<'_>, report: &mut
         device_id: "probe-device".to_owned(),
         source: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         risk_score: 0,
+        step_up_max_age_secs: 300,
     };
     for info in ACTIONS {
         let owner = PrincipalId::Staff(staff_id.clone());

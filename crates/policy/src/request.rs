@@ -247,6 +247,9 @@ pub struct Context {
     pub source: IpAddr,
     /// The detection module's risk score, 0 (normal) to 100 (certainly hostile).
     pub risk_score: u8,
+    /// How recent a second factor sensitive actions need, in seconds: at most 300 whatever this
+    /// says (the policy caps it), lower where the operator wants it stricter.
+    pub step_up_max_age_secs: u64,
 }
 
 impl fmt::Debug for Context {
@@ -259,6 +262,7 @@ impl fmt::Debug for Context {
             .field("device_id", &"<redacted>")
             .field("source", &"<redacted>")
             .field("risk_score", &self.risk_score)
+            .field("step_up_max_age_secs", &self.step_up_max_age_secs)
             .finish()
     }
 }
@@ -284,6 +288,10 @@ impl Context {
             ),
             ("source".to_owned(), Expr::new_ip(source.to_string())),
             ("risk_score".to_owned(), long(u64::from(self.risk_score))),
+            (
+                "step_up_max_age_secs".to_owned(),
+                long(self.step_up_max_age_secs),
+            ),
         ])
         .map_err(|error| format!("the context cannot be built: {error}"))
     }
@@ -664,6 +672,7 @@ mod tests {
             device_id: "device-7f3a".into(),
             source: "203.0.113.9".parse().expect("address"),
             risk_score: 10,
+            step_up_max_age_secs: 300,
         };
         let debug = format!("{context:?}");
         assert!(!debug.contains("203.0.113.9"), "{debug}");
@@ -680,6 +689,7 @@ mod tests {
             device_id: String::new(),
             source: "::ffff:192.0.2.1".parse().expect("address"),
             risk_score: 0,
+            step_up_max_age_secs: 300,
         };
         let cedar = context.to_cedar().expect("context builds");
         let mfa_age = cedar.get("mfa_age_secs").expect("present");

@@ -53,6 +53,7 @@ fn context() -> Context {
         device_id: "device-1".into(),
         source: "198.51.100.7".parse().expect("address"),
         risk_score: 10,
+        step_up_max_age_secs: 300,
     }
 }
 
@@ -577,6 +578,7 @@ fn decisions_display_no_personal_data() {
         device_id: "device-bob-phone".into(),
         source: "2001:db8::42".parse().expect("address"),
         risk_score: 55,
+        step_up_max_age_secs: 300,
     };
     let secrets = [
         "alice@example.com",
@@ -1013,4 +1015,29 @@ fn a_directory_without_policies_is_reported() {
     let report = check_dir(&dir.0).expect("check runs");
     assert_eq!(report.problems.len(), 1, "{report}");
     assert!(report.problems[0].message.contains("no policies"));
+}
+
+#[test]
+fn the_step_up_window_can_be_shortened_but_never_lengthened() {
+    let admin = staff(&[Role::Admin]);
+    let resource = Resource::singleton(crate::Singleton::KeyVault);
+    let decide = |mfa_age_secs, step_up_max_age_secs| {
+        let context = context_with(|context| {
+            context.mfa_age_secs = mfa_age_secs;
+            context.step_up_max_age_secs = step_up_max_age_secs;
+        });
+        engine().decide(&admin, "keys.rotate", &resource, &context)
+    };
+    assert!(decide(30, 300).is_allowed());
+    let shortened = decide(30, 10);
+    assert!(
+        !shortened.is_allowed() && shortened.step_up_required(),
+        "{shortened}"
+    );
+    assert!(decide(5, 10).is_allowed());
+    let lengthened = decide(400, 100_000);
+    assert!(
+        !lengthened.is_allowed() && lengthened.step_up_required(),
+        "{lengthened}"
+    );
 }

@@ -55,7 +55,10 @@ fn main() {
             Arc::new(keys),
             writer,
             None,
-            identity::session::SessionPolicy::default(),
+            trygg::accounts::AccountSettings {
+                sessions: identity::session::SessionPolicy::default(),
+                step_up_max_age_secs: 300,
+            },
         )
         .await
         .unwrap();
@@ -121,6 +124,7 @@ fn main() {
             device_id: "s1".into(),
             source: "127.0.0.1".parse().unwrap(),
             risk_score: 0,
+            step_up_max_age_secs: 300,
         };
         let mut decisions = Vec::with_capacity(CALLS);
         for _ in 0..CALLS {

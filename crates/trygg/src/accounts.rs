@@ -71,6 +71,24 @@ pub struct AccountService {
     /// Credential checks under way per throttling key (see [`InFlight`]).
     in_flight: Arc<Mutex<HashMap<String, u32>>>,
     policy: PolicyEngine,
+    step_up_max_age_secs: u64,
+}
+
+/// What the configuration sets about sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSettings {
+    pub sessions: SessionPolicy,
+    /// How recent a second factor sensitive actions need (at most 300 s).
+    pub step_up_max_age_secs: u64,
+}
+
+impl Default for AccountSettings {
+    fn default() -> AccountSettings {
+        AccountSettings {
+            sessions: SessionPolicy::default(),
+            step_up_max_age_secs: 300,
+        }
+    }
 }
 
 /// A sign-in that passed the password and waits for its second factor. Kept in memory: a
@@ -97,8 +115,12 @@ impl AccountService {
         keys: Arc<KeyService>,
         audit: AuditWriter,
         audit_queue: Option<GroupCommitter>,
-        session_policy: SessionPolicy,
+        settings: AccountSettings,
     ) -> anyhow::Result<AccountService> {
+        let AccountSettings {
+            sessions: session_policy,
+            step_up_max_age_secs,
+        } = settings;
         session_policy
             .validate()
             .map_err(|error| anyhow::anyhow!("session timeouts: {error}"))?;
@@ -112,6 +134,7 @@ impl AccountService {
             hasher: PasswordHasher::new(Default::default(), MAX_CONCURRENT_HASHES),
             password_policy: PasswordPolicy::default(),
             session_policy,
+            step_up_max_age_secs: step_up_max_age_secs.clamp(1, 300),
             totp: Totp::default(),
             throttle: Mutex::new(throttle),
             pending: Mutex::new(HashMap::new()),
@@ -580,6 +603,7 @@ impl AccountService {
                 .source
                 .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
             risk_score: u8::try_from(session.risk.clamp(0, 100)).unwrap_or(100),
+            step_up_max_age_secs: self.step_up_max_age_secs,
         };
         match self.policy.authorize::<A>(&principal, resource, &context) {
             Ok(allowed) => {

@@ -147,7 +147,7 @@ impl Server {
                 keys.clone(),
                 audit.clone(),
                 Some(audit_queue.clone()),
-                session_policy(&config),
+                account_settings(&config),
             )
             .await?,
         );
@@ -239,12 +239,15 @@ impl Server {
     }
 }
 
-/// The session timeouts the configuration sets.
-pub fn session_policy(config: &Config) -> identity::session::SessionPolicy {
+/// The session timeouts and step-up window the configuration sets.
+pub fn account_settings(config: &Config) -> crate::accounts::AccountSettings {
     let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    identity::session::SessionPolicy {
-        idle_ms: millis(config.sessions.idle_timeout_secs),
-        absolute_ms: millis(config.sessions.absolute_timeout_secs),
+    crate::accounts::AccountSettings {
+        sessions: identity::session::SessionPolicy {
+            idle_ms: millis(config.sessions.idle_timeout_secs),
+            absolute_ms: millis(config.sessions.absolute_timeout_secs),
+        },
+        step_up_max_age_secs: config.sessions.step_up_max_age_secs,
     }
 }
 

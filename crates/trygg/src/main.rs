@@ -368,7 +368,7 @@ async fn bootstrap(
         keys,
         writer,
         None,
-        app::session_policy(&config),
+        app::account_settings(&config),
     )
     .await?;
     let made = accounts.bootstrap(email, name).await?;
