@@ -4,13 +4,13 @@
 //! confirm their second factor first) is decided behind [`AccountsApi`] by the policies.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
-use crate::identity::{bad_body, context, require_csrf, session_token, ApiError, RequestContext};
-use crate::{AppState, BoxFuture, PeerAddr};
+use crate::extract::{JsonBody, SignedIn};
+use crate::identity::{ApiError, RequestContext};
+use crate::{AppState, BoxFuture};
 
 /// One account in the administrators' list.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -100,44 +100,20 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The session token of a state-changing request, after the session and CSRF checks.
-async fn checked<'h>(
-    state: &AppState,
-    headers: &'h HeaderMap,
-    context: &RequestContext,
-) -> ApiResult<&'h str> {
-    let token = session_token(headers)?;
-    let current = state.services.identity().current(token, context).await?;
-    require_csrf(headers, &current)?;
-    Ok(token)
-}
-
-fn respond<T: serde::Serialize>(result: ApiResult<T>, success: StatusCode) -> Response {
-    match result {
-        Ok(value) => (success, Json(value)).into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/accounts", responses(
     (status = 200, description = "Every account (administrators only)"),
     (status = 403, description = "Not allowed"),
 ))]
 async fn list(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    let context = context(peer, &headers);
-    let result = async {
-        let token = session_token(&headers)?;
-        state.services.accounts().list(token, &context).await
-    }
-    .await;
-    match result {
-        Ok(accounts) => Json(serde_json::json!({ "accounts": accounts })).into_response(),
-        Err(error) => error.into_response(),
-    }
+    signed_in: SignedIn,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let accounts = state
+        .services
+        .accounts()
+        .list(&signed_in.token, &signed_in.context)
+        .await?;
+    Ok(Json(serde_json::json!({ "accounts": accounts })))
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", request_body = InviteRequest, responses(
@@ -148,24 +124,15 @@ async fn list(
 ))]
 async fn invite(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-    body: Result<Json<InviteRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    let result = async {
-        let token = checked(&state, &headers, &context).await?;
-        state
-            .services
-            .accounts()
-            .invite(token, request, &context)
-            .await
-    }
-    .await;
-    respond(result, StatusCode::CREATED)
+    signed_in: SignedIn,
+    JsonBody(request): JsonBody<InviteRequest>,
+) -> Result<(StatusCode, Json<Enrolment>), ApiError> {
+    let enrolment = state
+        .services
+        .accounts()
+        .invite(&signed_in.token, request, &signed_in.context)
+        .await?;
+    Ok((StatusCode::CREATED, Json(enrolment)))
 }
 
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/roles", request_body = RolesRequest, params(("id" = String, Path, description = "Account id")), responses(
@@ -175,25 +142,17 @@ async fn invite(
 ))]
 async fn set_roles(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
+    signed_in: SignedIn,
     Path(account_id): Path<String>,
-    body: Result<Json<RolesRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    let result = async {
-        let token = checked(&state, &headers, &context).await?;
+    JsonBody(request): JsonBody<RolesRequest>,
+) -> Result<Json<AccountSummary>, ApiError> {
+    Ok(Json(
         state
             .services
             .accounts()
-            .set_roles(token, &account_id, request, &context)
-            .await
-    }
-    .await;
-    respond(result, StatusCode::OK)
+            .set_roles(&signed_in.token, &account_id, request, &signed_in.context)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/disable", params(("id" = String, Path, description = "Account id")), responses(
@@ -203,21 +162,16 @@ async fn set_roles(
 ))]
 async fn disable(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
+    signed_in: SignedIn,
     Path(account_id): Path<String>,
-) -> Response {
-    let context = context(peer, &headers);
-    let result = async {
-        let token = checked(&state, &headers, &context).await?;
+) -> Result<Json<AccountSummary>, ApiError> {
+    Ok(Json(
         state
             .services
             .accounts()
-            .disable(token, &account_id, &context)
-            .await
-    }
-    .await;
-    respond(result, StatusCode::OK)
+            .disable(&signed_in.token, &account_id, &signed_in.context)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/reset-mfa", params(("id" = String, Path, description = "Account id")), responses(
@@ -227,21 +181,16 @@ async fn disable(
 ))]
 async fn reset_mfa(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
+    signed_in: SignedIn,
     Path(account_id): Path<String>,
-) -> Response {
-    let context = context(peer, &headers);
-    let result = async {
-        let token = checked(&state, &headers, &context).await?;
+) -> Result<Json<Enrolment>, ApiError> {
+    Ok(Json(
         state
             .services
             .accounts()
-            .reset_mfa(token, &account_id, &context)
-            .await
-    }
-    .await;
-    respond(result, StatusCode::OK)
+            .reset_mfa(&signed_in.token, &account_id, &signed_in.context)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/revoke-sessions", params(("id" = String, Path, description = "Account id")), responses(
@@ -251,20 +200,13 @@ async fn reset_mfa(
 ))]
 async fn revoke_sessions(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
+    signed_in: SignedIn,
     Path(account_id): Path<String>,
-) -> Response {
-    let context = context(peer, &headers);
-    let result = async {
-        let token = checked(&state, &headers, &context).await?;
-        let ended = state
-            .services
-            .accounts()
-            .revoke_sessions(token, &account_id, &context)
-            .await?;
-        Ok(serde_json::json!({ "ended": ended }))
-    }
-    .await;
-    respond(result, StatusCode::OK)
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ended = state
+        .services
+        .accounts()
+        .revoke_sessions(&signed_in.token, &account_id, &signed_in.context)
+        .await?;
+    Ok(Json(serde_json::json!({ "ended": ended })))
 }

@@ -13,9 +13,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
-use crate::{AppState, BoxFuture, PeerAddr};
+use crate::extract::{Caller, JsonBody, SignedIn};
+use crate::{AppState, BoxFuture};
 
 /// The session cookie: HttpOnly, Secure, SameSite=Strict, host-only (`__Host-`).
 pub const SESSION_COOKIE: &str = "__Host-trygg-session";
@@ -299,18 +300,8 @@ fn is_cross_site(headers: &HeaderMap, host: Option<&str>) -> bool {
     false
 }
 
-pub(crate) fn context(peer: Option<Extension<PeerAddr>>, headers: &HeaderMap) -> RequestContext {
-    RequestContext {
-        source: peer.map(|Extension(PeerAddr(addr))| addr.ip()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(|agent| agent.chars().take(512).collect()),
-    }
-}
-
 /// The value of cookie `name`, if the request carries it.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -331,10 +322,6 @@ fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
 
 fn clear_cookie(name: &str) -> HeaderValue {
     set_cookie(name, "", 0)
-}
-
-pub(crate) fn session_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)
 }
 
 /// Checks the CSRF header against the signed-in session's token, in constant time.
@@ -365,21 +352,8 @@ pub(crate) fn require_csrf(headers: &HeaderMap, current: &Current) -> Result<(),
     (status = 200, description = "The signed-in account and session", body = Current),
     (status = 401, description = "Not signed in"),
 ))]
-async fn current(
-    State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    let context = context(peer, &headers);
-    let result = async {
-        let token = session_token(&headers)?;
-        state.services.identity().current(token, &context).await
-    }
-    .await;
-    match result {
-        Ok(current) => Json(current).into_response(),
-        Err(error) => error.into_response(),
-    }
+async fn current(signed_in: SignedIn) -> Json<Current> {
+    Json(signed_in.current)
 }
 
 #[utoipa::path(post, path = "/api/v1/session/password", request_body = PasswordRequest, responses(
@@ -389,30 +363,20 @@ async fn current(
 ))]
 async fn password_step(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-    body: Result<Json<PasswordRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    match state
+    Caller(context): Caller,
+    JsonBody(request): JsonBody<PasswordRequest>,
+) -> Result<Response, ApiError> {
+    let pending = state
         .services
         .identity()
         .password_step(request, &context)
-        .await
-    {
-        Ok(pending) => (
-            [(
-                header::SET_COOKIE,
-                set_cookie(PENDING_COOKIE, &pending, PENDING_COOKIE_MAX_AGE_SECS),
-            )],
-            Json(serde_json::json!({ "next": "mfa" })),
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    }
+        .await?;
+    let cookie = set_cookie(PENDING_COOKIE, &pending, PENDING_COOKIE_MAX_AGE_SECS);
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "next": "mfa" })),
+    )
+        .into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/session/mfa", request_body = MfaRequest, responses(
@@ -422,34 +386,25 @@ async fn password_step(
 ))]
 async fn mfa_step(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
+    Caller(context): Caller,
     headers: HeaderMap,
-    body: Result<Json<MfaRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    let Some(pending) = cookie(&headers, PENDING_COOKIE) else {
-        return ApiError::new(
+    JsonBody(request): JsonBody<MfaRequest>,
+) -> Result<Response, ApiError> {
+    let pending = cookie(&headers, PENDING_COOKIE).ok_or_else(|| {
+        ApiError::new(
             401,
             "mfa_expired",
             "Your sign-in took too long. Start again.",
         )
-        .into_response();
-    };
-    match state
+    })?;
+    let session = state
         .services
         .identity()
         .mfa_step(pending, request, &context)
-        .await
-    {
-        Ok(session) => {
-            let body = Json(session_body(&session.current)).into_response();
-            signed_in(session, body)
-        }
-        Err(error) => error.into_response(),
-    }
+        .await?;
+    Ok(signed_in_response(session, |current| {
+        serde_json::to_value(current)
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/session", responses(
@@ -459,26 +414,18 @@ async fn mfa_step(
 ))]
 async fn sign_out(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    let context = context(peer, &headers);
-    let identity = state.services.identity();
-    let result = async {
-        let token = session_token(&headers)?;
-        let current = identity.current(token, &context).await?;
-        require_csrf(&headers, &current)?;
-        identity.sign_out(token, &context).await
-    }
-    .await;
-    match result {
-        Ok(()) => (
-            StatusCode::NO_CONTENT,
-            [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))],
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    }
+    signed_in: SignedIn,
+) -> Result<Response, ApiError> {
+    state
+        .services
+        .identity()
+        .sign_out(&signed_in.token, &signed_in.context)
+        .await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear_cookie(SESSION_COOKIE))],
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/sessions", responses(
@@ -487,19 +434,14 @@ async fn sign_out(
 ))]
 async fn sessions(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-) -> Response {
-    let context = context(peer, &headers);
-    let result = async {
-        let token = session_token(&headers)?;
-        state.services.identity().sessions(token, &context).await
-    }
-    .await;
-    match result {
-        Ok(list) => Json(serde_json::json!({ "sessions": list })).into_response(),
-        Err(error) => error.into_response(),
-    }
+    signed_in: SignedIn,
+) -> Result<Response, ApiError> {
+    let list = state
+        .services
+        .identity()
+        .sessions(&signed_in.token, &signed_in.context)
+        .await?;
+    Ok(Json(serde_json::json!({ "sessions": list })).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}", params(("id" = String, Path, description = "Session id")), responses(
@@ -508,23 +450,15 @@ async fn sessions(
 ))]
 async fn revoke_session(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
+    signed_in: SignedIn,
     Path(session_id): Path<String>,
-) -> Response {
-    let context = context(peer, &headers);
-    let identity = state.services.identity();
-    let result = async {
-        let token = session_token(&headers)?;
-        let current = identity.current(token, &context).await?;
-        require_csrf(&headers, &current)?;
-        identity.revoke_session(token, &session_id, &context).await
-    }
-    .await;
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => error.into_response(),
-    }
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .identity()
+        .revoke_session(&signed_in.token, &session_id, &signed_in.context)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/enrolment/start", request_body = EnrolmentStartRequest, responses(
@@ -533,23 +467,16 @@ async fn revoke_session(
 ))]
 async fn enrolment_start(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-    body: Result<Json<EnrolmentStartRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    match state
-        .services
-        .identity()
-        .enrolment_start(request, &context)
-        .await
-    {
-        Ok(start) => Json(start).into_response(),
-        Err(error) => error.into_response(),
-    }
+    Caller(context): Caller,
+    JsonBody(request): JsonBody<EnrolmentStartRequest>,
+) -> Result<Json<EnrolmentStart>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .identity()
+            .enrolment_start(request, &context)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/enrolment/finish", request_body = EnrolmentFinishRequest, responses(
@@ -560,29 +487,18 @@ async fn enrolment_start(
 ))]
 async fn enrolment_finish(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-    body: Result<Json<EnrolmentFinishRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    match state
+    Caller(context): Caller,
+    JsonBody(request): JsonBody<EnrolmentFinishRequest>,
+) -> Result<Response, ApiError> {
+    let done = state
         .services
         .identity()
         .enrolment_finish(request, &context)
-        .await
-    {
-        Ok(done) => {
-            let body = serde_json::json!({
-                "recovery_codes": done.recovery_codes,
-                "session": session_body(&done.session.current),
-            });
-            signed_in(done.session, Json(body).into_response())
-        }
-        Err(error) => error.into_response(),
-    }
+        .await?;
+    let codes = done.recovery_codes;
+    Ok(signed_in_response(done.session, move |current| {
+        Ok(serde_json::json!({ "recovery_codes": codes, "session": current }))
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/account/password", request_body = PasswordChangeRequest, responses(
@@ -593,29 +509,17 @@ async fn enrolment_finish(
 ))]
 async fn change_password(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-    body: Result<Json<PasswordChangeRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    let identity = state.services.identity();
-    let result = async {
-        let token = session_token(&headers)?;
-        let current = identity.current(token, &context).await?;
-        require_csrf(&headers, &current)?;
-        identity.change_password(token, request, &context).await
-    }
-    .await;
-    match result {
-        Ok(session) => {
-            let body = Json(session_body(&session.current)).into_response();
-            signed_in(session, body)
-        }
-        Err(error) => error.into_response(),
-    }
+    signed_in: SignedIn,
+    JsonBody(request): JsonBody<PasswordChangeRequest>,
+) -> Result<Response, ApiError> {
+    let session = state
+        .services
+        .identity()
+        .change_password(&signed_in.token, request, &signed_in.context)
+        .await?;
+    Ok(signed_in_response(session, |current| {
+        serde_json::to_value(current)
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/session/step-up", request_body = MfaRequest, responses(
@@ -625,34 +529,26 @@ async fn change_password(
 ))]
 async fn step_up(
     State(state): State<AppState>,
-    peer: Option<Extension<PeerAddr>>,
-    headers: HeaderMap,
-    body: Result<Json<MfaRequest>, axum::extract::rejection::JsonRejection>,
+    signed_in: SignedIn,
+    JsonBody(request): JsonBody<MfaRequest>,
+) -> Result<Json<Current>, ApiError> {
+    Ok(Json(
+        state
+            .services
+            .identity()
+            .step_up(&signed_in.token, request, &signed_in.context)
+            .await?,
+    ))
+}
+
+/// The answer that starts a session: `body` made from what the client sees, the session cookie
+/// set and the pending-sign-in cookie cleared.
+fn signed_in_response(
+    session: NewSession,
+    body: impl FnOnce(&Current) -> serde_json::Result<serde_json::Value>,
 ) -> Response {
-    let context = context(peer, &headers);
-    let Ok(Json(request)) = body else {
-        return bad_body();
-    };
-    let identity = state.services.identity();
-    let result = async {
-        let token = session_token(&headers)?;
-        let current = identity.current(token, &context).await?;
-        require_csrf(&headers, &current)?;
-        identity.step_up(token, request, &context).await
-    }
-    .await;
-    match result {
-        Ok(current) => Json(current).into_response(),
-        Err(error) => error.into_response(),
-    }
-}
-
-fn session_body(current: &Current) -> serde_json::Value {
-    serde_json::to_value(current).unwrap_or(serde_json::Value::Null)
-}
-
-/// Adds the session cookie to `response` and clears the pending-sign-in cookie.
-fn signed_in(session: NewSession, mut response: Response) -> Response {
+    let body = body(&session.current).unwrap_or(serde_json::Value::Null);
+    let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
@@ -660,15 +556,6 @@ fn signed_in(session: NewSession, mut response: Response) -> Response {
     );
     headers.append(header::SET_COOKIE, clear_cookie(PENDING_COOKIE));
     response
-}
-
-pub(crate) fn bad_body() -> Response {
-    ApiError::new(
-        400,
-        "bad_request",
-        "The request body is not what this endpoint expects.",
-    )
-    .into_response()
 }
 
 #[cfg(test)]

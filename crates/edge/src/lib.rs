@@ -13,6 +13,7 @@
 pub mod admin;
 mod api;
 mod assets;
+pub mod extract;
 mod headers;
 pub mod identity;
 mod metrics;
