@@ -140,7 +140,17 @@ fn web() -> anyhow::Result<()> {
         .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
         .current_dir(&web))?;
     step("web client: build");
-    run(npm().args(["run", "--silent", "build"]).current_dir(&web))
+    run(npm().args(["run", "--silent", "build"]).current_dir(&web))?;
+    // The server embeds web/dist through the edge crate's build script. Cargo decides whether
+    // to rerun that script from the paths it recorded last time, which belong to whichever
+    // checkout last built into a shared target directory; marking the script changed makes
+    // every build embed this checkout's client.
+    let build_script = root().join("crates/edge/build.rs");
+    std::fs::File::options()
+        .append(true)
+        .open(&build_script)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+        .with_context(|| format!("cannot mark {} changed", build_script.display()))
 }
 
 fn config_example() -> anyhow::Result<()> {

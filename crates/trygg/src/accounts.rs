@@ -1577,6 +1577,15 @@ impl AccountsApi for AccountService {
             let (admin, _, target, _allowed) = self
                 .administrate::<AccountResetMfa>(session_token, account_id, context)
                 .await?;
+            // A reset hands out an enrolment link; for a disabled account that would be a way
+            // back in, so it is refused rather than quietly re-opening the account.
+            if target.status == "disabled" {
+                return Err(ApiError::new(
+                    409,
+                    "account_disabled",
+                    "This account is disabled; its second factor cannot be reset.",
+                ));
+            }
             let actor = format!("account:{}", admin.id);
             let events = vec![
                 Event::new(now_ms(), actor.clone(), "mfa.reset", Outcome::Success)

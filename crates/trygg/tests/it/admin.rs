@@ -236,6 +236,18 @@ async fn administrators_manage_accounts_under_policy_and_step_up() {
         )
         .await;
     assert_eq!(status, 401, "a disabled account cannot sign in");
+    let reopen = ada
+        .send(
+            "POST",
+            &format!("/api/v1/accounts/{bo_id}/reset-mfa"),
+            None,
+            &with_csrf,
+        )
+        .await;
+    assert_eq!(
+        reopen.status, 409,
+        "a reset must not re-open a disabled account"
+    );
     assert_eq!(
         ada.send("POST", "/api/v1/accounts/nobody/disable", None, &with_csrf)
             .await
