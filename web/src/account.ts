@@ -7,18 +7,12 @@
 
 import { endSession, fetchSession, fetchSessions, signOut, type SessionInfo, type SessionSummary } from "./api";
 import { element, Localized } from "./dom";
-import { logIfUnexpected, messageFor, problemCode } from "./errors";
+import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
 import { alertRegion, form, submitButton } from "./forms";
 import { formatDateTime, type Lang, type MessageKey } from "./i18n";
 import { pageHeading, type Page, type PageContext } from "./page";
+import { roleList } from "./roles";
 import { paths } from "./router";
-
-/** Role names the client can translate; any other is shown as the server names it. */
-const roleNames: Readonly<Record<string, MessageKey>> = {
-  admin: "roleAdmin",
-  adviser: "roleAdviser",
-  auditor: "roleAuditor",
-};
 
 /** Sign-in methods the client can translate; any other is shown as the server names it. */
 const methodNames: Readonly<Record<string, MessageKey>> = {
@@ -49,8 +43,8 @@ export function accountPage(context: PageContext): Page {
       sessions = await fetchSessions();
     } catch (error) {
       if (disposed) return;
-      if (problemCode(error) === "unauthenticated") {
-        context.setSignedIn(false);
+      if (isSignedOut(error)) {
+        context.setSignedIn(null);
         context.navigate(paths.signIn, { replace: true });
         return;
       }
@@ -59,7 +53,7 @@ export function accountPage(context: PageContext): Page {
       return;
     }
     if (disposed) return;
-    context.setSignedIn(true);
+    context.setSignedIn(info.account);
     showAccount(info, sessions);
   }
 
@@ -76,12 +70,7 @@ export function accountPage(context: PageContext): Page {
         email: account.email,
       });
       const roles = element("dd");
-      scope.bind((t) => {
-        roles.textContent =
-          account.roles.length === 0
-            ? t("noRoles")
-            : account.roles.map((role) => (roleNames[role] ? t(roleNames[role]) : role)).join(", ");
-      });
+      scope.bind((t) => (roles.textContent = roleList(t, account.roles)));
       const facts = element("dl", { class: "facts" }, scope.text(element("dt"), "roles"), roles);
 
       const signOutAlert = alertRegion(scope, "sign-out-error");
@@ -95,7 +84,7 @@ export function accountPage(context: PageContext): Page {
           await signOut(info.csrf_token);
         } catch (error) {
           // Already signed out (elsewhere, or the session expired) is what the person wanted.
-          if (problemCode(error) !== "unauthenticated") {
+          if (!isSignedOut(error)) {
             if (disposed) return;
             signOutButton.setBusy(false);
             logIfUnexpected("could not sign out", error);
@@ -105,7 +94,7 @@ export function accountPage(context: PageContext): Page {
           }
         }
         if (disposed) return;
-        context.setSignedIn(false);
+        context.setSignedIn(null);
         context.navigate(paths.signIn);
       }
 
@@ -213,8 +202,8 @@ export function accountPage(context: PageContext): Page {
         sessions = await fetchSessions();
       } catch (error) {
         if (disposed) return;
-        if (problemCode(error) === "unauthenticated") {
-          context.setSignedIn(false);
+        if (isSignedOut(error)) {
+          context.setSignedIn(null);
           context.navigate(paths.signIn, { replace: true });
           return;
         }

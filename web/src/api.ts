@@ -74,6 +74,39 @@ export interface EnrolmentFinished {
   readonly session: SessionInfo;
 }
 
+/** Where a staff account stands: invited but not set up yet, in use, or switched off. */
+export type AccountStatus = "pending" | "active" | "disabled";
+
+/** One entry of `GET /api/v1/accounts`, and what the administration calls answer. */
+export interface AccountSummary {
+  readonly id: string;
+  readonly kind: "staff" | "customer";
+  readonly display_name: string;
+  readonly email: string;
+  /** As the server names them; the client translates the ones it knows (see roles.ts). */
+  readonly roles: readonly string[];
+  readonly status: AccountStatus;
+  readonly created_at_ms: number;
+}
+
+/** Who to invite: `POST /api/v1/accounts`. */
+export interface Invitation {
+  readonly email: string;
+  readonly display_name: string;
+  readonly roles: readonly string[];
+}
+
+/**
+ * An account and a one-time link to set it up (after an invitation or a reset of the second
+ * factor). The path carries the token in its fragment; the client adds its own origin.
+ */
+export interface EnrolmentLink {
+  readonly account: AccountSummary;
+  /** `/enrol#<token>`. */
+  readonly enrolment_path: string;
+  readonly expires_at_ms: number;
+}
+
 export type PasswordRejection = "too_short" | "too_long" | "common" | "context_specific" | "repetitive";
 
 /** Why the server refused a call, as far as the client knows the reason. */
@@ -85,7 +118,14 @@ export type Problem =
         | "invalid_code"
         | "mfa_expired"
         | "enrolment_invalid"
-        | "not_found";
+        | "not_found"
+        | "session_expired"
+        | "forbidden"
+        | "step_up_required"
+        | "invalid_email"
+        | "invalid_name"
+        | "invalid_roles"
+        | "account_exists";
     }
   | { readonly code: "throttled"; readonly retry_after_secs: number }
   | {
@@ -203,6 +243,48 @@ export async function finishEnrolment(token: string, password: string, totpCode:
   };
 }
 
+/**
+ * Confirms the second factor again on the current session (step-up), for actions the server
+ * only allows with a recent one. Answers like `GET /api/v1/session`.
+ */
+export async function stepUp(factor: SecondFactor, csrfToken: string): Promise<SessionInfo> {
+  return parseSessionInfo(await call("POST", "/api/v1/session/step-up", { body: factor, csrfToken }), "step-up");
+}
+
+/** Every account; a `forbidden` problem (403) for anyone who may not administer accounts. */
+export async function fetchAccounts(): Promise<readonly AccountSummary[]> {
+  const { accounts } = object(await call("GET", "/api/v1/accounts"), "accounts");
+  if (!Array.isArray(accounts)) throw new ApiError("accounts: accounts is not an array");
+  return accounts.map((entry: unknown) => parseAccountSummary(entry, "accounts[]"));
+}
+
+/** Creates a staff account that its person sets up through the link in the answer. */
+export async function inviteAccount(invitation: Invitation, csrfToken: string): Promise<EnrolmentLink> {
+  return parseEnrolmentLink(await call("POST", "/api/v1/accounts", { body: invitation, csrfToken }), "invitation");
+}
+
+/** Replaces the account's roles; the server ends its sessions. */
+export async function setAccountRoles(accountId: string, roles: readonly string[], csrfToken: string): Promise<AccountSummary> {
+  const path = `${accountPath(accountId)}/roles`;
+  return parseAccountSummary(await call("PUT", path, { body: { roles }, csrfToken }), "roles");
+}
+
+/** Switches the account off; the server ends its sessions. */
+export async function disableAccount(accountId: string, csrfToken: string): Promise<AccountSummary> {
+  return parseAccountSummary(await call("POST", `${accountPath(accountId)}/disable`, { csrfToken }), "disable");
+}
+
+/** Removes the account's second factor and recovery codes; its person enrols again through the new link. */
+export async function resetSecondFactor(accountId: string, csrfToken: string): Promise<EnrolmentLink> {
+  return parseEnrolmentLink(await call("POST", `${accountPath(accountId)}/reset-mfa`, { csrfToken }), "reset-mfa");
+}
+
+/** Ends every session of the account; resolves with how many there were. */
+export async function endAccountSessions(accountId: string, csrfToken: string): Promise<number> {
+  const { ended } = object(await call("POST", `${accountPath(accountId)}/revoke-sessions`, { csrfToken }), "revoke-sessions");
+  return number(ended, "revoke-sessions.ended");
+}
+
 interface CallOptions {
   /** Sent as JSON. */
   readonly body?: unknown;
@@ -211,7 +293,7 @@ interface CallOptions {
 }
 
 /** One request; resolves to the parsed JSON body, or null for 204. */
-async function call(method: "GET" | "POST" | "DELETE", path: string, options: CallOptions = {}): Promise<unknown> {
+async function call(method: "GET" | "POST" | "PUT" | "DELETE", path: string, options: CallOptions = {}): Promise<unknown> {
   const what = `${method} ${path}`;
   const headers: Record<string, string> = { Accept: "application/json" };
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
@@ -254,6 +336,13 @@ async function readProblem(response: Response): Promise<Problem> {
     case "mfa_expired":
     case "enrolment_invalid":
     case "not_found":
+    case "session_expired":
+    case "forbidden":
+    case "step_up_required":
+    case "invalid_email":
+    case "invalid_name":
+    case "invalid_roles":
+    case "account_exists":
       return { code };
     case "throttled":
       // A missing or odd delay still means "wait"; a minute is the least the person is told.
@@ -314,6 +403,41 @@ function parseSessionInfo(value: unknown, what: string): SessionInfo {
       mfa_at_ms: mfaAt === null || mfaAt === undefined ? null : number(mfaAt, `${what}.session.mfa_at_ms`),
     },
     csrf_token: string(csrf_token, `${what}.csrf_token`),
+  };
+}
+
+function accountPath(accountId: string): string {
+  return `/api/v1/accounts/${encodeURIComponent(accountId)}`;
+}
+
+function parseAccountSummary(value: unknown, what: string): AccountSummary {
+  const { id, kind, display_name, email, roles, status, created_at_ms } = object(value, what);
+  if (kind !== "staff" && kind !== "customer") throw new ApiError(`${what}: kind is ${String(kind)}`);
+  if (status !== "pending" && status !== "active" && status !== "disabled") {
+    throw new ApiError(`${what}: status is ${String(status)}`);
+  }
+  if (!Array.isArray(roles)) throw new ApiError(`${what}: roles is not an array`);
+  return {
+    id: string(id, `${what}.id`),
+    kind,
+    display_name: string(display_name, `${what}.display_name`),
+    email: string(email, `${what}.email`),
+    roles: roles.map((role: unknown) => string(role, `${what}.roles[]`)),
+    status,
+    created_at_ms: number(created_at_ms, `${what}.created_at_ms`),
+  };
+}
+
+function parseEnrolmentLink(value: unknown, what: string): EnrolmentLink {
+  const { account, enrolment_path, expires_at_ms } = object(value, what);
+  const path = string(enrolment_path, `${what}.enrolment_path`);
+  // Only ever a path of this site with a token in the fragment: the page puts its own origin
+  // in front, so an answer can never turn the link into one to another site.
+  if (!/^\/enrol#[^\s#]+$/.test(path)) throw new ApiError(`${what}: enrolment_path is not /enrol#<token>`);
+  return {
+    account: parseAccountSummary(account, `${what}.account`),
+    enrolment_path: path,
+    expires_at_ms: number(expires_at_ms, `${what}.expires_at_ms`),
   };
 }
 

@@ -7,7 +7,7 @@
 //! left in the history. After that it lives only in the closures of the form, which are dropped
 //! with the form once the enrolment has finished.
 
-import { finishEnrolment, startEnrolment, type Enrolment } from "./api";
+import { finishEnrolment, startEnrolment, type Enrolment, type EnrolmentFinished } from "./api";
 import { element, Localized, type Message } from "./dom";
 import { logIfUnexpected, messageFor, problemCode } from "./errors";
 import { alertRegion, field, form, submitButton, type Field } from "./forms";
@@ -162,9 +162,9 @@ export function enrolPage(context: PageContext): Page {
         for (const each of [password, code]) each.setInvalid(null);
         alert.show(null);
         submit.setBusy(true);
-        let recoveryCodes: readonly string[];
+        let finished: EnrolmentFinished;
         try {
-          recoveryCodes = (await finishEnrolment(linkToken, newPassword, totpCode)).recovery_codes;
+          finished = await finishEnrolment(linkToken, newPassword, totpCode);
         } catch (error) {
           if (disposed) return;
           submit.setBusy(false);
@@ -182,8 +182,8 @@ export function enrolPage(context: PageContext): Page {
           }
         }
         if (disposed) return;
-        context.setSignedIn(true);
-        showRecoveryCodes(recoveryCodes);
+        context.setSignedIn(finished.session.account);
+        showRecoveryCodes(finished.recovery_codes);
       }
 
       return [facts, steps, authenticator, alert.element, enrolForm];

@@ -27,11 +27,34 @@ export function messageFor(error: unknown): Message {
       return { key: "enrolmentInvalid" };
     case "password_rejected":
       return passwordMessage(problem);
+    case "session_expired":
+      return { key: "sessionExpired" };
+    case "forbidden":
+      return { key: "forbidden" };
+    case "step_up_required":
+      return { key: "stepUpRequired" };
+    case "invalid_email":
+      return { key: "inviteEmailInvalid" };
+    case "invalid_name":
+      return { key: "inviteNameInvalid" };
+    case "invalid_roles":
+      return { key: "rolesInvalid" };
+    case "account_exists":
+      return { key: "accountExists" };
     case "unauthenticated":
     case "not_found":
     case "unknown":
       return { key: "unexpectedError" };
   }
+}
+
+/**
+ * Whether `error` says this browser is not (or no longer) signed in: never was, signed out
+ * elsewhere, timed out, or the account was disabled. Pages then go to the sign-in page.
+ */
+export function isSignedOut(error: unknown): boolean {
+  const code = problemCode(error);
+  return code === "unauthenticated" || code === "session_expired";
 }
 
 /** The problem's code if `error` is a refusal the server explained, else null. */

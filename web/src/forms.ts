@@ -1,5 +1,6 @@
-//! The parts every form of the client is made of: labelled fields with hints, one error region
-//! per form, and a submit button that shows when a request is on its way.
+//! The parts every form of the client is made of: labelled fields with hints, groups of
+//! checkboxes, one error region per form, and a submit button that shows when a request is on
+//! its way.
 //!
 //! Errors are announced from a `role="alert"` region; each field it concerns gets
 //! `aria-invalid="true"` and the region's id in `aria-describedby`, so a screen reader reads the
@@ -63,6 +64,72 @@ export function field(texts: Localized, options: FieldOptions): Field {
       const ids = errorId === null ? describedBy : [...describedBy, errorId];
       if (ids.length > 0) input.setAttribute("aria-describedby", ids.join(" "));
       else input.removeAttribute("aria-describedby");
+    },
+  };
+}
+
+export interface CheckboxGroup {
+  /** The legend, hint and boxes, to be placed in a form. */
+  readonly fieldset: HTMLFieldSetElement;
+  /** The first box, where focus goes when the group is what needs fixing. */
+  readonly first: HTMLInputElement;
+  /** The values of the ticked boxes, in the order of the choices. */
+  checked(): string[];
+  setChecked(values: readonly string[]): void;
+  /** Marks every box invalid and points the group at the error with `errorId`, or clears both. */
+  setInvalid(errorId: string | null): void;
+}
+
+export interface CheckboxGroupOptions {
+  /** The fieldset's id; each box's id is `<id>-<value>`, the hint's `<id>-hint`. */
+  readonly id: string;
+  readonly legend: Message;
+  readonly hint?: Message;
+  /** The input's name, shared by the boxes. */
+  readonly name: string;
+  readonly choices: ReadonlyArray<{ readonly value: string; readonly label: MessageKey }>;
+  readonly checked?: readonly string[];
+}
+
+/** A fieldset of checkboxes with a legend and a hint, such as "Roles: choose at least one". */
+export function checkboxGroup(texts: Localized, options: CheckboxGroupOptions): CheckboxGroup {
+  const legend = texts.text(element("legend"), options.legend.key, options.legend.params);
+  const fieldset = element("fieldset", { class: "choices", id: options.id }, legend);
+  const describedBy: string[] = [];
+  if (options.hint) {
+    const hintId = `${options.id}-hint`;
+    fieldset.append(texts.text(element("p", { class: "hint", id: hintId }), options.hint.key, options.hint.params));
+    describedBy.push(hintId);
+  }
+  if (describedBy.length > 0) fieldset.setAttribute("aria-describedby", describedBy.join(" "));
+  const initial = new Set(options.checked ?? []);
+  const boxes = options.choices.map(({ value, label }) => {
+    const boxId = `${options.id}-${value}`;
+    const box = element("input", { type: "checkbox", id: boxId, name: options.name, value });
+    box.checked = initial.has(value);
+    fieldset.append(
+      element("div", { class: "checkbox" }, box, texts.text(element("label", { for: boxId }), label)),
+    );
+    return box;
+  });
+  const first = boxes[0];
+  // Every group this client builds has choices; an empty one is a programming error.
+  if (first === undefined) throw new Error(`checkbox group ${options.id} has no choices`);
+  return {
+    fieldset,
+    first,
+    checked: () => boxes.filter((box) => box.checked).map((box) => box.value),
+    setChecked(values: readonly string[]): void {
+      for (const box of boxes) box.checked = values.includes(box.value);
+    },
+    setInvalid(errorId: string | null): void {
+      for (const box of boxes) {
+        if (errorId === null) box.removeAttribute("aria-invalid");
+        else box.setAttribute("aria-invalid", "true");
+      }
+      const ids = errorId === null ? describedBy : [...describedBy, errorId];
+      if (ids.length > 0) fieldset.setAttribute("aria-describedby", ids.join(" "));
+      else fieldset.removeAttribute("aria-describedby");
     },
   };
 }

@@ -3,37 +3,44 @@
 //!
 //! State changes go through `update`, which hands the whole view to the shell; the shell and the
 //! current page are the only code that writes to the DOM. It holds no secrets and stores nothing
-//! but the chosen language and whether someone seems to be signed in (see signed-in-hint.ts).
+//! but the chosen language and whether someone (an administrator?) seems to be signed in (see
+//! signed-in-hint.ts).
 
 import { accountPage } from "./account";
+import { adminPage } from "./admin";
 import { fetchServerInfo, fetchSession } from "./api";
 import { enrolPage } from "./enrol";
-import { logIfUnexpected, problemCode } from "./errors";
+import { isSignedOut, logIfUnexpected } from "./errors";
 import { initialLang, storeLang, type Lang } from "./i18n";
 import { notFoundPage } from "./not-found";
 import type { Page, PageContext } from "./page";
 import { routeOf, showPath, watchHistory, type AppPath, type Route } from "./router";
 import { mountShell, type ShellView } from "./shell";
-import { readSignedInHint, storeSignedInHint, watchSignedInHint } from "./signed-in-hint";
+import { hintFor, readSignedInHint, storeSignedInHint, watchSignedInHint } from "./signed-in-hint";
 import { signInPage } from "./sign-in";
 import { welcomePage } from "./welcome";
+
+/** Pages that ask the server who is signed in as soon as they open. */
+const pagesThatAsk: readonly Route[] = ["account", "admin", "signIn"];
 
 const pages: Readonly<Record<Route, (context: PageContext) => Page>> = {
   welcome: welcomePage,
   signIn: signInPage,
   enrol: enrolPage,
   account: accountPage,
+  admin: adminPage,
   notFound: notFoundPage,
 };
 
 const context: PageContext = {
   lang: () => view.lang,
-  signedIn: () => view.signedIn,
+  signedIn: () => view.signedIn !== "signedOut",
   navigate(path: AppPath, options = {}) {
     showPath(path, options.replace ?? false);
     show(location.pathname, true);
   },
-  setSignedIn(signedIn: boolean) {
+  setSignedIn(account) {
+    const signedIn = hintFor(account);
     storeSignedInHint(signedIn);
     if (signedIn !== view.signedIn) update({ signedIn });
   },
@@ -81,13 +88,13 @@ fetchServerInfo().then(
 );
 
 // The menu trusts the stored guess only as far as the server agrees. Pages that ask anyway (the
-// account and sign-in pages) correct it themselves; asking only when the guess is "signed in"
-// keeps visitors who never signed in free of 401 answers.
-if (view.signedIn && firstRoute !== "account" && firstRoute !== "signIn") {
+// account, administration and sign-in pages) correct it themselves; asking only when the guess is
+// "signed in" keeps visitors who never signed in free of 401 answers.
+if (view.signedIn !== "signedOut" && !pagesThatAsk.includes(firstRoute)) {
   fetchSession().then(
-    () => context.setSignedIn(true),
+    (info) => context.setSignedIn(info.account),
     (error: unknown) => {
-      if (problemCode(error) === "unauthenticated") context.setSignedIn(false);
+      if (isSignedOut(error)) context.setSignedIn(null);
       else logIfUnexpected("could not check the session", error);
     },
   );

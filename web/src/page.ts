@@ -4,6 +4,7 @@
 //! A page builds its DOM once per state and keeps its own state; it never touches the shell's
 //! header or footer. The shell owns the language, the address bar and the signed-in guess.
 
+import type { Account } from "./api";
 import { Localized, element } from "./dom";
 import type { Lang, MessageKey } from "./i18n";
 import { isPlainClick, type AppPath } from "./router";
@@ -28,8 +29,8 @@ export interface PageContext {
   signedIn(): boolean;
   /** Shows another page; `replace` keeps the current one out of the history (redirects). */
   navigate(path: AppPath, options?: { readonly replace?: boolean }): void;
-  /** Tells the shell what the server said about the session, for the menu. */
-  setSignedIn(signedIn: boolean): void;
+  /** Tells the shell what the server said about the session, for the menu: who is signed in, or null. */
+  setSignedIn(account: Account | null): void;
 }
 
 /** A page's h1. It can take focus from script (tabindex -1) but is not a Tab stop. */

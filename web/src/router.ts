@@ -5,7 +5,7 @@
 //! the address bar; `main.ts` decides what to show.
 
 /** The client's own pages. */
-export type Route = "welcome" | "signIn" | "enrol" | "account" | "notFound";
+export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "notFound";
 
 /** The path of every page that can be linked to. */
 export const paths = {
@@ -13,6 +13,7 @@ export const paths = {
   signIn: "/sign-in",
   enrol: "/enrol",
   account: "/account",
+  admin: "/admin",
 } as const satisfies Readonly<Record<Exclude<Route, "notFound">, string>>;
 
 export type AppPath = (typeof paths)[keyof typeof paths];

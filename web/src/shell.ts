@@ -11,6 +11,7 @@ import { element } from "./dom";
 import { endonyms, languages, translate, type Lang, type MessageKey } from "./i18n";
 import type { Page } from "./page";
 import { isPlainClick, paths, type AppPath, type Route } from "./router";
+import type { SignedInHint } from "./signed-in-hint";
 
 /** Where the server information stands. */
 export type InfoState =
@@ -23,8 +24,11 @@ export interface ShellView {
   readonly lang: Lang;
   readonly info: InfoState;
   readonly route: Route;
-  /** Whether the menu offers "My account" rather than "Sign in". */
-  readonly signedIn: boolean;
+  /**
+   * Whether the menu offers "My account" rather than "Sign in", and "Administration" as well
+   * (for an administrator).
+   */
+  readonly signedIn: SignedInHint;
   readonly page: Page;
 }
 
@@ -67,12 +71,15 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
     return link;
   };
   const homeLink = text(menuLink(paths.welcome), "home");
+  // Only for administrators; the server refuses everyone else anyway.
+  const adminLink = text(menuLink(paths.admin), "administration");
+  const adminItem = element("li", { hidden: "" }, adminLink);
   // "Sign in" or "My account", depending on whether someone seems to be signed in.
   const accountLink = menuLink(paths.signIn);
   const nav = element(
     "nav",
     { class: "site-nav" },
-    element("ul", {}, element("li", {}, homeLink), element("li", {}, accountLink)),
+    element("ul", {}, element("li", {}, homeLink), adminItem, element("li", {}, accountLink)),
   );
 
   const langButtons = languages.map((lang) => {
@@ -117,10 +124,12 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
       document.documentElement.lang = lang;
       document.title = page.title === null ? t("documentTitle") : t("pageTitle", { page: t(page.title) });
       for (const [node, key] of texts) node.textContent = t(key);
-      accountLink.setAttribute("href", signedIn ? paths.account : paths.signIn);
-      accountLink.textContent = t(signedIn ? "myAccount" : "signIn");
+      const someone = signedIn !== "signedOut";
+      accountLink.setAttribute("href", someone ? paths.account : paths.signIn);
+      accountLink.textContent = t(someone ? "myAccount" : "signIn");
+      adminItem.hidden = signedIn !== "administrator";
       const currentPath = route === "notFound" ? null : paths[route];
-      for (const link of [homeLink, accountLink]) {
+      for (const link of [homeLink, adminLink, accountLink]) {
         if (link.getAttribute("href") === currentPath) link.setAttribute("aria-current", "page");
         else link.removeAttribute("aria-current");
       }

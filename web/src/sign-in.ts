@@ -7,7 +7,7 @@
 
 import { fetchSession, signInWithPassword, signInWithSecondFactor, type SecondFactor } from "./api";
 import { element, Localized, type Message } from "./dom";
-import { logIfUnexpected, messageFor, problemCode } from "./errors";
+import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
 import { alertRegion, field, form, submitButton, type Field, type SubmitButton } from "./forms";
 import type { Lang } from "./i18n";
 import { pageHeading, type Page, type PageContext } from "./page";
@@ -102,14 +102,14 @@ export function signInPage(context: PageContext): Page {
   // Someone who seems to be signed in already is better served by their account page.
   if (context.signedIn()) {
     fetchSession().then(
-      () => {
+      (info) => {
         if (disposed) return;
-        context.setSignedIn(true);
+        context.setSignedIn(info.account);
         context.navigate(paths.account, { replace: true });
       },
       (error: unknown) => {
         if (disposed) return;
-        if (problemCode(error) === "unauthenticated") context.setSignedIn(false);
+        if (isSignedOut(error)) context.setSignedIn(null);
         else logIfUnexpected("could not check the session", error);
       },
     );
@@ -198,9 +198,9 @@ export function signInPage(context: PageContext): Page {
     await busyWith(
       codeSubmit,
       async () => {
-        await signInWithSecondFactor(factor);
+        const info = await signInWithSecondFactor(factor);
         if (disposed) return;
-        context.setSignedIn(true);
+        context.setSignedIn(info.account);
         context.navigate(paths.account);
       },
       (error) => {

@@ -1,32 +1,52 @@
-//! Whether this browser believes someone is signed in, so the header can offer "My account"
-//! instead of "Sign in" without asking the server on every page.
+//! Whether this browser believes someone is signed in, and whether that someone administers
+//! accounts, so the header can offer "My account" instead of "Sign in" (and "Administration")
+//! without asking the server on every page.
 //!
 //! The session cookie is HttpOnly, so the page cannot see it; asking `GET /api/v1/session` on
 //! every load would answer 401 to everyone who is not signed in. This hint is only a guess for the
-//! menu: it holds no token and grants nothing. Pages that need the truth (the account page, the
-//! sign-in page when the hint is set) ask the server and correct the hint.
+//! menu: it holds no token and grants nothing (the server checks every request, and answers 403
+//! to anyone who opens `/admin` without the role). Pages that need the truth (the account and
+//! administration pages, the sign-in page when the hint is set) ask the server and correct it.
+
+import type { Account } from "./api";
+
+/** What the menu believes: nobody is signed in, someone is, or an administrator is. */
+export type SignedInHint = "signedOut" | "signedIn" | "administrator";
 
 const storageKey = "trygg.signedIn";
+// "1" is what earlier versions stored for "signed in"; it keeps meaning that.
+const storedValues: Readonly<Record<Exclude<SignedInHint, "signedOut">, string>> = {
+  signedIn: "1",
+  administrator: "admin",
+};
 
-export function readSignedInHint(): boolean {
+/** The hint for what the server said: the signed-in account, or null for nobody. */
+export function hintFor(account: Account | null): SignedInHint {
+  if (account === null) return "signedOut";
+  return account.roles.includes("admin") ? "administrator" : "signedIn";
+}
+
+export function readSignedInHint(): SignedInHint {
   try {
-    return localStorage.getItem(storageKey) === "1";
+    const value = localStorage.getItem(storageKey);
+    if (value === storedValues.administrator) return "administrator";
+    return value === storedValues.signedIn ? "signedIn" : "signedOut";
   } catch {
-    return false;
+    return "signedOut";
   }
 }
 
-export function storeSignedInHint(signedIn: boolean): void {
+export function storeSignedInHint(hint: SignedInHint): void {
   try {
-    if (signedIn) localStorage.setItem(storageKey, "1");
-    else localStorage.removeItem(storageKey);
+    if (hint === "signedOut") localStorage.removeItem(storageKey);
+    else localStorage.setItem(storageKey, storedValues[hint]);
   } catch {
     // Without storage the menu only guesses "signed out" after a reload; the pages still work.
   }
 }
 
 /** Calls `changed` when another tab of the same site signs in or out. */
-export function watchSignedInHint(changed: (signedIn: boolean) => void): void {
+export function watchSignedInHint(changed: (hint: SignedInHint) => void): void {
   addEventListener("storage", (event) => {
     if (event.key === storageKey || event.key === null) changed(readSignedInHint());
   });

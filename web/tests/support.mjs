@@ -1,13 +1,15 @@
 // What the browser tests share: starting and stopping the real `trygg` binary, running its admin
-// commands, launching Debian's Chromium, and watching a page for anything that went wrong.
+// commands, launching Debian's Chromium, watching a page for anything that went wrong, computing
+// TOTP codes, and going through the enrolment page as a new staff member would.
 //
 // A watched page records every CSP violation, console error or warning, page error, failed
 // request and response with status >= 400; `assertClean` fails unless the only error responses
-// are the ones a test provoked on purpose, named by status, method and path. Nothing here knows
-// about particular pages.
+// are the ones a test provoked on purpose, named by status, method and path. The only page this
+// knows is the enrolment page (in Swedish), which every test that needs an account goes through.
 
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -37,12 +39,13 @@ export function tryggBin() {
 
 /**
  * Starts `trygg demo` on a free loopback port and resolves once it has printed its https URL on
- * stdout. Rejects with the child's stderr if it exits first or stays silent too long.
+ * stdout. Rejects with the child's stderr if it exits first or stays silent too long. `env` adds
+ * environment variables for the server (configuration such as `TRYGG_SESSIONS__...`).
  */
-export async function startServer(bin, dataDir) {
+export async function startServer(bin, dataDir, { env = {} } = {}) {
   const child = spawn(bin, ["demo", "--data-dir", dataDir, "--listen", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: process.env,
+    env: { ...process.env, ...env },
   });
   let stderr = "";
   child.stderr.setEncoding("utf8");
@@ -202,4 +205,91 @@ export async function assertClean(page, problems, expectedResponses = []) {
 /** Resolves after `ms`, without keeping the process alive for it. */
 export function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Runs `trygg admin bootstrap` for the first administrator and returns what it printed: one JSON
+ * line with `account_id`, `enrolment_url`, `token` and `expires_at_ms`.
+ */
+export async function bootstrapAdmin(bin, dataDir, { email, name }) {
+  const result = await runTrygg(bin, ["admin", "bootstrap", "--data-dir", dataDir, "--email", email, "--name", name, "--json"]);
+  assert.equal(result.code, 0, `admin bootstrap failed\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  const lines = result.stdout.split("\n").filter((line) => line.trim() !== "");
+  assert.equal(lines.length, 1, `admin bootstrap --json prints one line, not:\n${result.stdout}`);
+  const bootstrap = JSON.parse(lines[0]);
+  assert.equal(typeof bootstrap.account_id, "string");
+  assert.equal(typeof bootstrap.token, "string");
+  assert.ok(bootstrap.token.length >= 16, "the enrolment token is long enough to be unguessable");
+  assert.equal(new URL(bootstrap.enrolment_url).hash, `#${bootstrap.token}`, "the link carries the token in its fragment");
+  assert.ok(bootstrap.expires_at_ms > Date.now(), "the link has not expired");
+  return bootstrap;
+}
+
+/**
+ * Enrols on the open enrolment page (Swedish) as its person would: reads the TOTP secret, sets
+ * `password`, types the current code, keeps the recovery codes and continues to /account.
+ * Returns the secret, the code typed (the server must never accept it again) and the codes.
+ */
+export async function enrol(page, password) {
+  const secretBox = page.getByTestId("totp-secret");
+  await secretBox.waitFor();
+  const secret = await secretBox.getAttribute("data-secret");
+  assert.match(secret, /^[A-Z2-7]{16,}=*$/);
+  await page.getByLabel("Nytt lösenord").fill(password);
+  const code = totp(base32Decode(secret), Date.now());
+  await page.getByLabel("Kod från appen").fill(code);
+  await page.getByRole("button", { name: "Aktivera kontot" }).click();
+  const recoveryCodes = await keepRecoveryCodes(page);
+  return { secret, code, recoveryCodes };
+}
+
+/**
+ * The last step of enrolment: the recovery codes are shown once (and the secret is gone), focus
+ * is on the new heading, and "Continue" works only once they are marked as saved. Returns them.
+ */
+export async function keepRecoveryCodes(page) {
+  const codes = page.getByTestId("recovery-codes");
+  await codes.waitFor();
+  assert.equal(await page.locator("h1").textContent(), "Spara dina återställningskoder");
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), "H1", "focus moves to the new heading");
+  const recoveryCodes = (await codes.locator("li").allTextContents()).map((entry) => entry.trim());
+  assert.ok(recoveryCodes.length >= 3, `at least three recovery codes: ${recoveryCodes}`);
+  assert.equal(new Set(recoveryCodes).size, recoveryCodes.length, "recovery codes are distinct");
+  assert.equal(await page.getByTestId("totp-secret").count(), 0, "the secret is gone from the page");
+  const proceed = page.getByRole("button", { name: "Fortsätt" });
+  assert.equal(await proceed.isDisabled(), true);
+  await page.getByLabel("Jag har sparat koderna").check();
+  assert.equal(await proceed.isEnabled(), true);
+  await proceed.click();
+  await page.waitForURL(/\/account$/);
+  return recoveryCodes;
+}
+
+/** RFC 4648 base32 (no padding needed) → bytes. */
+export function base32Decode(encoded) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0;
+  let value = 0;
+  const bytes = [];
+  for (const char of encoded.replace(/=+$/, "")) {
+    const index = alphabet.indexOf(char);
+    assert.ok(index >= 0, `not base32: ${char}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** RFC 6238 TOTP with HMAC-SHA1 and 30-second steps, at `timeMs`. */
+export function totp(key, timeMs, digits = 6) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(timeMs / 1000 / 30)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const number = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(number % 10 ** digits).padStart(digits, "0");
 }
