@@ -56,7 +56,7 @@
 //! ```compile_fail,E0451
 //! use policy::{Allowed, MeetingReadContent};
 //! let forged: Allowed<MeetingReadContent> = Allowed {
-//!     principal: todo!(), resource_kind: todo!(), resource_id: String::new(),
+//!     principal: unreachable!(), resource_kind: unreachable!(), resource_id: String::new(),
 //!     determining_policies: Vec::new(), action: std::marker::PhantomData,
 //! };
 //! ```
