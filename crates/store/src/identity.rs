@@ -299,6 +299,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Sets a live session's risk score (0 to 100); returns whether the session was live.
+    pub async fn set_session_risk(
+        &mut self,
+        session_id: &str,
+        risk: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = with_tx!(self, |conn, Db| {
+            sqlx::query("UPDATE sessions SET risk = $1 WHERE id = $2 AND revoked_at_ms IS NULL")
+                .bind(risk)
+                .bind(session_id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated > 0)
+    }
+
     /// Records a fresh second factor on a live session (step-up); returns whether it was live.
     pub async fn set_session_mfa(
         &mut self,

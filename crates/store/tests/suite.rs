@@ -678,6 +678,15 @@ async fn sessions_are_listed_touched_and_revoked() {
         );
         tx.commit().await.unwrap();
 
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.set_session_risk("s3", 55).await.unwrap());
+        assert!(
+            !tx.set_session_risk("s1", 55).await.unwrap(),
+            "a revoked session keeps its state"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(store.session_by_id("s3").await.unwrap().unwrap().risk, 55);
+
         let live: Vec<String> = store
             .live_sessions_of("a1")
             .await

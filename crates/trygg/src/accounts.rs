@@ -40,6 +40,18 @@ use crate::keys::{open_value, seal, KeyService};
 
 /// The data key whose blind indexes find accounts by e-mail address.
 const LOOKUP_KEY_REF: &str = "category:lookup-index";
+/// From this risk score on, a session is ended at once (the policies' `risk-too-high` would
+/// refuse everything anyway; ending it also stops it being renewed).
+const RISK_REVOKE: u8 = 80;
+
+/// What raising a session's risk did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskOutcome {
+    Raised,
+    Revoked,
+}
+
 /// Credential checks that may run at once for one account or one source address.
 const MAX_IN_FLIGHT: u32 = 2;
 /// How often a session's last activity is written at most (or a quarter of the idle timeout,
@@ -264,6 +276,51 @@ impl AccountService {
             .await
             .map_err(internal)?;
         Ok((token.to_cookie_value().to_string(), expires_at_ms))
+    }
+
+    /// Continuous verification: the detection side raises a session's risk. From 80 on the
+    /// session ends at once; from 50 on the policies refuse it sensitive actions. `reason` is a
+    /// short code (letters, digits, `_`, `.`), never free text, since it goes into the audit trail.
+    pub async fn raise_session_risk(
+        &self,
+        session_id: &str,
+        score: u8,
+        reason: &str,
+    ) -> anyhow::Result<RiskOutcome> {
+        let reason_ok = !reason.is_empty()
+            && reason.len() <= 64
+            && reason
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+        if !reason_ok {
+            anyhow::bail!("--reason: expected a short code such as impossible_travel");
+        }
+        let score = score.min(100);
+        let session = self
+            .store
+            .session_by_id(session_id)
+            .await?
+            .filter(|row| row.revoked_at_ms.is_none())
+            .ok_or_else(|| anyhow::anyhow!("no live session with that id"))?;
+        let now = now_ms();
+        let mut tx = self.store.begin().await?;
+        let outcome = if score >= RISK_REVOKE {
+            tx.revoke_session(&session.account_id, &session.id, "risk", now)
+                .await?;
+            RiskOutcome::Revoked
+        } else {
+            tx.set_session_risk(&session.id, i64::from(score)).await?;
+            RiskOutcome::Raised
+        };
+        let event = Event::new(now, "system", "session.risk_raised", Outcome::Success)
+            .target(format!("session:{}", session.id))
+            .detail("account", format!("account:{}", session.account_id))
+            .detail("score", score.to_string())
+            .detail("reason", reason)
+            .detail("revoked", (outcome == RiskOutcome::Revoked).to_string());
+        self.audit.append(&mut tx, vec![event], now).await?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// The only way a staff session comes into being: it needs the proof of a second factor.

@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Sessions.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -97,6 +102,25 @@ enum AdminCommand {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SessionsCommand {
+    /// Raise a session's risk score (continuous verification): from 50 the policies refuse it
+    /// sensitive actions, from 80 it ends at once. Audited with the reason.
+    RaiseRisk {
+        #[command(flatten)]
+        target: Target,
+        /// The session's public id (as listed to its owner).
+        #[arg(long, value_name = "ID")]
+        session: String,
+        /// The new risk score, 0 to 100.
+        #[arg(long, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(0..=100))]
+        score: u8,
+        /// A short code saying why, such as impossible_travel.
+        #[arg(long, value_name = "CODE")]
+        reason: String,
     },
 }
 
@@ -273,6 +297,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => bootstrap(target, &email, &name, json).await,
+        Command::Sessions {
+            command:
+                SessionsCommand::RaiseRisk {
+                    target,
+                    session,
+                    score,
+                    reason,
+                },
+        } => {
+            let config = target.load()?;
+            let (store, accounts) = account_service(&config).await?;
+            let outcome = accounts.raise_session_risk(&session, score, &reason).await;
+            store.close().await;
+            match outcome? {
+                trygg::accounts::RiskOutcome::Raised => {
+                    println!("Raised the session's risk to {score}.")
+                }
+                trygg::accounts::RiskOutcome::Revoked => {
+                    println!("The session's risk is {score}: it has been ended.")
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policy {
             command: PolicyCommand::Check { dir },
         } => {
@@ -347,17 +394,14 @@ fn print_demo_banner(server: &Server) {
         .and_then(|()| stdout.flush());
 }
 
-async fn bootstrap(
-    target: Target,
-    email: &str,
-    name: &str,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let config = target.load()?;
+/// The identity service for a command that works on the database directly (no server).
+async fn account_service(
+    config: &Config,
+) -> anyhow::Result<(store::Store, trygg::accounts::AccountService)> {
     logging::init(LogFormat::Human, "warn")?;
-    let store = app::open_store(&config, true).await?;
+    let store = app::open_store(config, true).await?;
     store.migrate(trygg::clock::now_ms()).await?;
-    let (keys, _) = app::open_keys(&config, &store).await?;
+    let (keys, _) = app::open_keys(config, &store).await?;
     let (signer, _) = signing::load_or_create(&config.audit_signing_key_path())?;
     let writer = store::AuditWriter::new(
         std::sync::Arc::new(signer),
@@ -368,9 +412,20 @@ async fn bootstrap(
         keys,
         writer,
         None,
-        app::account_settings(&config),
+        app::account_settings(config),
     )
     .await?;
+    Ok((store, accounts))
+}
+
+async fn bootstrap(
+    target: Target,
+    email: &str,
+    name: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = target.load()?;
+    let (store, accounts) = account_service(&config).await?;
     let made = accounts.bootstrap(email, name).await?;
     store.close().await;
     let base = config

@@ -279,3 +279,87 @@ async fn administrators_manage_accounts_under_policy_and_step_up() {
     }
     assert_audit_intact(dir.path());
 }
+
+#[tokio::test]
+async fn a_raised_risk_limits_a_session_and_a_high_one_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let token = bootstrap(dir.path());
+    let mut ada = Client::new(&server);
+    enrol(&mut ada, &token).await;
+    let (_, me) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    let csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    let session_id = me["session"]["id"].as_str().unwrap().to_owned();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let raise = |score: &str, reason: &str| {
+        crate::common::run(
+            &[
+                "sessions",
+                "raise-risk",
+                "--data-dir",
+                &data_dir,
+                "--session",
+                &session_id,
+                "--score",
+                score,
+                "--reason",
+                reason,
+            ],
+            &[],
+        )
+    };
+
+    let (code, _, stderr) = raise("60", "Free text, not a code");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--reason"), "{stderr}");
+    let (code, _, _) = raise("101", "too_high");
+    assert_eq!(code, 2, "a score above 100 is a usage error");
+
+    // Elevated: ordinary actions go on, sensitive ones are refused.
+    let (code, stdout, stderr) = raise("60", "new_device");
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let (status, _) = ada
+        .json("GET", "/api/v1/accounts", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    let invite = serde_json::json!({ "email": "cid@example.se", "display_name": "Cid", "roles": ["auditor"] });
+    let refused = ada
+        .send(
+            "POST",
+            "/api/v1/accounts",
+            Some(invite),
+            &[("X-CSRF-Token", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+
+    // High: the session ends at once.
+    let (code, stdout, _) = raise("90", "impossible_travel");
+    assert_eq!(code, 0);
+    assert!(stdout.contains("ended"), "{stdout}");
+    let (status, _) = ada
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 401);
+
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let data_dir = dir.path().to_owned();
+    let actions =
+        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
+            .await
+            .unwrap();
+    let raised: Vec<_> = actions
+        .iter()
+        .filter(|(action, _)| action == "session.risk_raised")
+        .collect();
+    assert_eq!(raised.len(), 2);
+    assert_eq!(raised[1].1.get("revoked").map(String::as_str), Some("true"));
+    assert_eq!(
+        raised[1].1.get("reason").map(String::as_str),
+        Some("impossible_travel")
+    );
+    assert_audit_intact(dir.path());
+}
