@@ -84,6 +84,9 @@ pub struct AccountService {
     in_flight: Arc<Mutex<HashMap<String, u32>>>,
     policy: PolicyEngine,
     step_up_max_age_secs: u64,
+    /// The key of the e-mail blind index, opened once: it never changes (a key rotation
+    /// re-wraps it, which leaves the key itself as it is).
+    lookup: DataKey,
 }
 
 /// What the configuration sets about sign-in.
@@ -138,7 +141,9 @@ impl AccountService {
             .map_err(|error| anyhow::anyhow!("session timeouts: {error}"))?;
         let throttle = Throttle::new(ThrottlePolicy::default())
             .map_err(|error| anyhow::anyhow!("throttle policy: {error}"))?;
+        let lookup = open_lookup_key(&store, &keys, &audit).await?;
         let service = AccountService {
+            lookup,
             store,
             keys,
             audit,
@@ -154,7 +159,6 @@ impl AccountService {
             policy: PolicyEngine::embedded()
                 .map_err(|error| anyhow::anyhow!("the built-in authorisation policies: {error}"))?,
         };
-        service.lookup_key().await?;
         Ok(service)
     }
 
@@ -201,11 +205,7 @@ impl AccountService {
     ) -> Result<(String, String, i64), ApiError> {
         let now = now_ms();
         let account_id = random_id();
-        let email_index = self
-            .lookup_key()
-            .await
-            .map_err(internal)?
-            .blind_index("email", email.as_bytes());
+        let email_index = self.lookup.blind_index("email", email.as_bytes());
         if self
             .store
             .account_by_email_index(&email_index)
@@ -362,27 +362,6 @@ impl AccountService {
             .await
             .map_err(internal)?;
         Ok((token, row))
-    }
-
-    async fn lookup_key(&self) -> anyhow::Result<DataKey> {
-        if let Some(key) = self.keys.open(&self.store, LOOKUP_KEY_REF).await? {
-            return Ok(key);
-        }
-        let now = now_ms();
-        let mut tx = self.store.begin().await?;
-        let key = self.keys.create(&mut tx, LOOKUP_KEY_REF).await?;
-        let event = Event::new(now, "system", "keys.data_key_created", Outcome::Success)
-            .target(LOOKUP_KEY_REF);
-        self.audit.append(&mut tx, vec![event], now).await?;
-        match tx.commit().await {
-            Ok(()) => Ok(key),
-            // Another process created it at the same moment: use theirs.
-            Err(_) => self
-                .keys
-                .open(&self.store, LOOKUP_KEY_REF)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("the lookup-index key could not be created")),
-        }
     }
 
     async fn subject_key(&self, account_id: &str) -> Result<DataKey, ApiError> {
@@ -841,9 +820,8 @@ impl IdentityApi for AccountService {
     ) -> BoxFuture<'a, Result<String, ApiError>> {
         Box::pin(async move {
             let now = now_ms();
-            let lookup = self.lookup_key().await.map_err(internal)?;
             let email = normalise_email(&request.email).unwrap_or_default();
-            let email_index = lookup.blind_index("email", email.as_bytes());
+            let email_index = self.lookup.blind_index("email", email.as_bytes());
             // Throttle by the address tried (known or not, so throttling reveals nothing) and by
             // the source network.
             let keys = vec![
@@ -1732,6 +1710,31 @@ fn valid_roles(roles: &[String]) -> Result<Vec<String>, ApiError> {
     }
     parsed.sort_by_key(|role| role.as_str());
     Ok(parsed.iter().map(|role| role.as_str().to_owned()).collect())
+}
+
+/// Opens the key of the e-mail blind index, creating (and auditing) it on first use.
+async fn open_lookup_key(
+    store: &Store,
+    keys: &KeyService,
+    audit: &AuditWriter,
+) -> anyhow::Result<DataKey> {
+    if let Some(key) = keys.open(store, LOOKUP_KEY_REF).await? {
+        return Ok(key);
+    }
+    let now = now_ms();
+    let mut tx = store.begin().await?;
+    let key = keys.create(&mut tx, LOOKUP_KEY_REF).await?;
+    let event =
+        Event::new(now, "system", "keys.data_key_created", Outcome::Success).target(LOOKUP_KEY_REF);
+    audit.append(&mut tx, vec![event], now).await?;
+    match tx.commit().await {
+        Ok(()) => Ok(key),
+        // Another process created it at the same moment: use theirs.
+        Err(_) => keys
+            .open(store, LOOKUP_KEY_REF)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the lookup-index key could not be created")),
+    }
 }
 
 /// A credential check under way; ends (and frees its place) when dropped.
