@@ -1,6 +1,8 @@
 //! Extractors that put the request's standing in the handler's signature (as vaultwarden's
-//! guards do): [`SignedIn`] cannot be built without a live session and, for a state-changing
-//! request, its CSRF token, so a handler that takes one cannot run for anyone else. [`Caller`]
+//! guards do): [`SignedIn`] cannot be built without a session cookie and, for a state-changing
+//! request, that session's CSRF token, so a handler that takes one cannot run for a cross-site
+//! forgery. Whether the session is still live is checked once, by the operation the handler
+//! calls, not here as well. [`Caller`]
 //! is the request context of an anonymous request; [`JsonBody`] turns a malformed body into the
 //! API's error shape.
 
@@ -9,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::Json;
 
-use crate::identity::{cookie, require_csrf, ApiError, Current, RequestContext, SESSION_COOKIE};
+use crate::identity::{cookie, ApiError, RequestContext, SESSION_COOKIE};
 use crate::{AppState, PeerAddr};
 
 /// The context of any request: source address and user agent, for throttling and the device
@@ -17,12 +19,11 @@ use crate::{AppState, PeerAddr};
 #[derive(Debug, Clone)]
 pub struct Caller(pub RequestContext);
 
-/// A request from a signed-in person: the session is live and, unless the method is GET, HEAD or
-/// OPTIONS, the request carried the session's CSRF token.
+/// A request carrying a session cookie and, unless the method is GET, HEAD or OPTIONS, that
+/// session's CSRF token in `X-CSRF-Token`.
 #[derive(Debug)]
 pub struct SignedIn {
     pub token: String,
-    pub current: Current,
     pub context: RequestContext,
 }
 
@@ -49,15 +50,21 @@ impl FromRequestParts<AppState> for SignedIn {
         let token = cookie(&parts.headers, SESSION_COOKIE)
             .ok_or_else(ApiError::unauthenticated)?
             .to_owned();
-        let current = state.services.identity().current(&token, &context).await?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            require_csrf(&parts.headers, &current)?;
+            let presented = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            if !state.services.identity().csrf_valid(&token, presented) {
+                return Err(ApiError::new(
+                    403,
+                    "csrf_refused",
+                    "This request lacks its security token. Reload the page and try again.",
+                ));
+            }
         }
-        Ok(SignedIn {
-            token,
-            current,
-            context,
-        })
+        Ok(SignedIn { token, context })
     }
 }
 

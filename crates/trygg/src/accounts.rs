@@ -802,6 +802,11 @@ impl AccountService {
 }
 
 impl IdentityApi for AccountService {
+    fn csrf_valid(&self, session_token: &str, presented: &str) -> bool {
+        SessionToken::parse(session_token)
+            .is_some_and(|token| identity::session::verify_csrf(&token.lookup_key(), presented))
+    }
+
     fn current<'a>(
         &'a self,
         session_token: &'a str,
