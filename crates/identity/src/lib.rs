@@ -13,8 +13,8 @@
 //! - [`recovery`]: single-use recovery codes, stored only as hashes. Defends against lock-out
 //!   without handing a database reader usable codes.
 //! - [`session`]: opaque 256-bit session tokens of which the server stores only a hash, their
-//!   idle and absolute timeouts, the `__Host-` cookie that carries them, and per-session CSRF
-//!   tokens. Defends against session theft from a database leak, session fixation through a
+//!   idle and absolute timeouts (the edge carries them in a `__Host-` cookie), and per-session
+//!   CSRF tokens. Defends against session theft from a database leak, session fixation through a
 //!   sibling domain, cross-site request forgery and sessions that live forever.
 //! - [`throttle`]: exponential back-off and temporary locks per account or per source. Defends
 //!   against online guessing of passwords, TOTP codes and recovery codes.

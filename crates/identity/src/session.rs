@@ -1,5 +1,5 @@
-//! Opaque session tokens, their lifetime rules, the cookie that carries them and their CSRF
-//! tokens.
+//! Opaque session tokens, their lifetime rules and their CSRF tokens. The HTTP edge sets the
+//! cookie that carries a token; this module only says what goes in it.
 //!
 //! A [`SessionToken`] is 256 random bits, sent to the browser as 43 base64url characters in a
 //! `__Host-` cookie (`Secure`, `HttpOnly`, `SameSite=Strict`, `Path=/`, no `Domain`: a sibling
@@ -21,10 +21,6 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
-
-/// The session cookie's name. The `__Host-` prefix makes browsers refuse it unless it is
-/// `Secure`, has `Path=/` and has no `Domain`.
-pub const COOKIE_NAME: &str = "__Host-trygg-session";
 
 /// Length of a token (and of a CSRF token) in base64url without padding: 32 bytes.
 pub const TOKEN_CHARS: usize = 43;
@@ -228,22 +224,6 @@ pub fn verify_csrf(lookup_key: &[u8; 32], presented: &str) -> bool {
     expected.text.as_bytes().ct_eq(presented.as_bytes()).into()
 }
 
-/// The value of a `Set-Cookie` header that stores `token` for `max_age_secs` seconds. It contains
-/// the token, so it is zeroizing; the caller must not log it.
-pub fn set_cookie_header(token: &SessionToken, max_age_secs: u64) -> Zeroizing<String> {
-    let value = token.to_cookie_value();
-    Zeroizing::new(format!(
-        "{COOKIE_NAME}={value}; Path=/; Max-Age={max_age_secs}; Secure; HttpOnly; SameSite=Strict",
-        value = value.as_str()
-    ))
-}
-
-/// The value of a `Set-Cookie` header that deletes the session cookie. It repeats the attributes
-/// because browsers ignore a `__Host-` cookie without them.
-pub fn clear_cookie_header() -> String {
-    format!("{COOKIE_NAME}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,21 +387,6 @@ mod tests {
         assert_eq!(policy.expires_at_ms(0, 0), 30 * MINUTE);
         assert_eq!(policy.expires_at_ms(0, 2 * HOUR), 2 * HOUR + 30 * MINUTE);
         assert_eq!(policy.expires_at_ms(0, 12 * HOUR - MINUTE), 12 * HOUR);
-    }
-
-    #[test]
-    fn cookie_headers() {
-        let token = SessionToken::parse(&"A".repeat(43)).expect("parses");
-        assert_eq!(
-            set_cookie_header(&token, 43_200).as_str(),
-            "__Host-trygg-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; Path=/; \
-             Max-Age=43200; Secure; HttpOnly; SameSite=Strict"
-        );
-        assert_eq!(
-            clear_cookie_header(),
-            "__Host-trygg-session=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict"
-        );
-        assert!(!set_cookie_header(&token, 1).contains("Domain"));
     }
 
     #[test]
