@@ -5,7 +5,7 @@
 
 use identity::totp::{Totp, TotpSecret};
 
-use crate::common::{assert_audit_intact, start_demo, with_sqlite};
+use crate::common::{assert_audit_intact, start_demo};
 use crate::identity::{bootstrap, enrol, now_secs, Client};
 
 const BO: &str = "bo.berg@example.se";
@@ -148,18 +148,8 @@ async fn administrators_manage_accounts_under_policy_and_step_up() {
     assert_eq!(status, 401);
 
     // Sensitive actions need a second factor from the last five minutes: age Ada's.
-    let session_id = me["session"]["id"].as_str().unwrap().to_owned();
-    let data_dir = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        with_sqlite(&data_dir, |store| async move {
-            let sql = format!(
-                "UPDATE sessions SET mfa_at_ms = mfa_at_ms - 600000 WHERE id = '{session_id}'"
-            );
-            store.danger_execute_raw_for_tests(&sql).await.unwrap();
-        })
-    })
-    .await
-    .unwrap();
+    let session_id = me["session"]["id"].as_str().unwrap();
+    crate::common::age_second_factor(dir.path(), session_id).await;
     let stale = ada
         .send(
             "POST",
@@ -257,11 +247,7 @@ async fn administrators_manage_accounts_under_policy_and_step_up() {
 
     let (status, _) = server.stop();
     assert!(status.success());
-    let data_dir = dir.path().to_owned();
-    let actions =
-        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
-            .await
-            .unwrap();
+    let actions = crate::audit_events::audit_actions_async(dir.path()).await;
     let names: Vec<&str> = actions.iter().map(|(action, _)| action.as_str()).collect();
     for expected in [
         "account.created",
@@ -346,11 +332,7 @@ async fn a_raised_risk_limits_a_session_and_a_high_one_ends_it() {
 
     let (status, _) = server.stop();
     assert!(status.success());
-    let data_dir = dir.path().to_owned();
-    let actions =
-        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
-            .await
-            .unwrap();
+    let actions = crate::audit_events::audit_actions_async(dir.path()).await;
     let raised: Vec<_> = actions
         .iter()
         .filter(|(action, _)| action == "session.risk_raised")

@@ -20,6 +20,14 @@ pub fn audit_actions(data_dir: &Path) -> Vec<(String, BTreeMap<String, String>)>
     })
 }
 
+/// [`audit_actions`] from async tests (the store is opened on a runtime of its own).
+pub async fn audit_actions_async(data_dir: &Path) -> Vec<(String, BTreeMap<String, String>)> {
+    let data_dir = data_dir.to_owned();
+    tokio::task::spawn_blocking(move || audit_actions(&data_dir))
+        .await
+        .unwrap()
+}
+
 #[test]
 fn start_configuration_changes_rotation_and_stop_are_audited() {
     let dir = tempfile::tempdir().unwrap();

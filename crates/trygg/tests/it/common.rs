@@ -304,3 +304,18 @@ where
         result
     })
 }
+
+/// Moves a session's last second factor ten minutes into the past, as time would, so that
+/// sensitive actions need a step-up. Plays the clock through the database file.
+pub async fn age_second_factor(data_dir: &Path, session_id: &str) {
+    let data_dir = data_dir.to_owned();
+    let sql =
+        format!("UPDATE sessions SET mfa_at_ms = mfa_at_ms - 600000 WHERE id = '{session_id}'");
+    tokio::task::spawn_blocking(move || {
+        with_sqlite(&data_dir, |store| async move {
+            store.danger_execute_raw_for_tests(&sql).await.unwrap();
+        })
+    })
+    .await
+    .unwrap();
+}

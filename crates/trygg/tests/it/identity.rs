@@ -395,11 +395,7 @@ async fn enrol_sign_in_and_refuse_replays() {
             "the logs contain a secret or personal data"
         );
     }
-    let data_dir = dir.path().to_owned();
-    let actions =
-        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
-            .await
-            .unwrap();
+    let actions = crate::audit_events::audit_actions_async(dir.path()).await;
     let names: Vec<&str> = actions.iter().map(|(action, _)| action.as_str()).collect();
     for expected in [
         "account.created",
@@ -612,11 +608,7 @@ async fn a_password_change_ends_every_session() {
     assert_eq!(status, 200);
     let (status, _) = server.stop();
     assert!(status.success());
-    let data_dir = dir.path().to_owned();
-    let actions =
-        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
-            .await
-            .unwrap();
+    let actions = crate::audit_events::audit_actions_async(dir.path()).await;
     let revoked_all = actions
         .iter()
         .find(|(action, _)| action == "session.revoked_all")
@@ -696,11 +688,7 @@ async fn an_idle_session_ends_and_the_end_is_audited() {
     assert_eq!(status, 401, "and stays ended");
     let (status, _) = server.stop();
     assert!(status.success());
-    let data_dir = dir.path().to_owned();
-    let actions =
-        tokio::task::spawn_blocking(move || crate::audit_events::audit_actions(&data_dir))
-            .await
-            .unwrap();
+    let actions = crate::audit_events::audit_actions_async(dir.path()).await;
     assert!(
         actions
             .iter()
@@ -723,18 +711,8 @@ async fn step_up_confirms_the_second_factor_again() {
     let csrf = me["csrf_token"].as_str().unwrap().to_owned();
     let first_mfa = me["session"]["mfa_at_ms"].as_i64().unwrap();
     // Age the session's second factor by ten minutes, as time would.
-    let session_id = me["session"]["id"].as_str().unwrap().to_owned();
-    let data_dir = dir.path().to_owned();
-    tokio::task::spawn_blocking(move || {
-        crate::common::with_sqlite(&data_dir, |store| async move {
-            let sql = format!(
-                "UPDATE sessions SET mfa_at_ms = mfa_at_ms - 600000 WHERE id = '{session_id}'"
-            );
-            store.danger_execute_raw_for_tests(&sql).await.unwrap();
-        })
-    })
-    .await
-    .unwrap();
+    let session_id = me["session"]["id"].as_str().unwrap();
+    crate::common::age_second_factor(dir.path(), session_id).await;
 
     let replay = serde_json::json!({ "totp_code": enrolment_code });
     let without_csrf = ada
