@@ -84,6 +84,13 @@ actions! {
     /// End one of one's own sessions.
     SessionRevokeOwn = "session.revoke_own" on Session;
 
+    /// See the sign-in credentials (passkeys) of one's own account.
+    CredentialReadOwn = "credential.read_own" on Account;
+    /// Register a new passkey on one's own account.
+    CredentialRegisterOwn = "credential.register_own" on Account, sensitive;
+    /// Remove a passkey from one's own account.
+    CredentialRemoveOwn = "credential.remove_own" on Account, sensitive;
+
     /// Invite a new staff member (the resource is the account about to be created).
     AccountInvite = "account.invite" on Account, sensitive;
     /// Change an account's roles.

@@ -154,7 +154,13 @@ fn principals() -> Vec<(&'static str, Principal)> {
 
 #[test]
 fn role_action_ownership_matrix() {
-    let own_sessions = ["session.read_own (own)", "session.revoke_own (own)"];
+    let own_sessions = [
+        "session.read_own (own)",
+        "session.revoke_own (own)",
+        "credential.read_own (own)",
+        "credential.register_own (own)",
+        "credential.remove_own (own)",
+    ];
     let expected: [(&str, Vec<&str>); 8] = [
         (
             "admin",
@@ -341,8 +347,9 @@ fn the_auditor_only_reads() {
     let auditor = staff(&[Role::Auditor]);
     for line in allowed_table(&auditor, &context()) {
         let name = line.split(' ').next().expect("an action name");
-        // Everyone may end their own sessions; that is signing out, not changing the system.
-        if name.starts_with("session.") {
+        // Everyone may end their own sessions and manage their own passkeys; that is signing
+        // out and choosing how to sign in, not changing the system.
+        if name.starts_with("session.") || name.starts_with("credential.") {
             continue;
         }
         let (_, verb) = name.split_once('.').expect("dotted");
@@ -686,6 +693,7 @@ fn the_embedded_policies_validate_and_every_policy_has_an_id() {
             "dpo-data-subject-requests",
             "dpo-retention",
             "no-self-administration",
+            "own-credentials",
             "own-sessions",
             "risk-step-up",
             "risk-too-high",
@@ -767,9 +775,9 @@ fn a_directory_with_the_embedded_files_loads_and_decides_the_same() {
     let report = check_dir(&dir.0).expect("check runs");
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.schema_file, "trygg.cedarschema");
-    assert_eq!(report.policy_files.len(), 9);
+    assert_eq!(report.policy_files.len(), 10);
     assert_eq!(report.policy_ids, engine().policy_ids());
-    assert!(report.to_string().starts_with("ok: 31 policies in 9 files"));
+    assert!(report.to_string().starts_with("ok: 32 policies in 10 files"));
 
     let loaded = PolicyEngine::load_dir(&dir.0).expect("loads");
     for (_, principal) in principals() {

@@ -16,6 +16,7 @@ mod audit_log;
 mod data_keys;
 mod identity;
 mod migrations;
+mod passkeys;
 mod settings;
 
 use std::str::FromStr;
@@ -31,6 +32,7 @@ pub use audit_log::{AuditLogSnapshot, AuditWriter, GroupCommitter};
 pub use data_keys::WrappedKeyRow;
 pub use identity::{AccountRow, SessionRow};
 pub use migrations::MIGRATIONS;
+pub use passkeys::PasskeyRow;
 pub use settings::OrganisationRow;
 
 /// A connection pool to one database.

@@ -27,6 +27,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_identity.sql"),
         postgres: include_str!("../migrations/postgres/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "passkeys",
+        sqlite: include_str!("../migrations/sqlite/0003_passkeys.sql"),
+        postgres: include_str!("../migrations/postgres/0003_passkeys.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -738,3 +738,79 @@ async fn accounts_are_listed_and_administered() {
         assert_eq!(store.totp("a2").await.unwrap(), None);
     }
 }
+
+fn passkey(id: &str, account_id: &str, credential_id: &[u8]) -> store::PasskeyRow {
+    store::PasskeyRow {
+        id: id.into(),
+        account_id: account_id.into(),
+        credential_id: credential_id.to_vec(),
+        passkey_enc: b"sealed-passkey".to_vec(),
+        name_enc: b"sealed-name".to_vec(),
+        created_at_ms: 5,
+        last_used_ms: None,
+    }
+}
+
+#[tokio::test]
+async fn passkeys_are_kept_found_updated_and_removed() {
+    let backends = backends().await;
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "adviser"))
+            .await
+            .unwrap();
+        tx.insert_account(&account("a2", b"index-2", "adviser"))
+            .await
+            .unwrap();
+        tx.insert_passkey(&passkey("p1", "a1", b"cred-1"))
+            .await
+            .unwrap();
+        tx.insert_passkey(&passkey("p2", "a1", b"cred-2"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.insert_passkey(&passkey("p3", "a2", b"cred-1"))
+                .await
+                .is_err(),
+            "one credential never serves two accounts"
+        );
+        tx.rollback().await.unwrap();
+
+        let found = store
+            .passkey_by_credential_id(b"cred-2")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found.id.as_str(), found.account_id.as_str()), ("p2", "a1"));
+        assert!(store
+            .passkey_by_credential_id(b"cred-9")
+            .await
+            .unwrap()
+            .is_none());
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.update_passkey("p1", b"resealed", 9).await.unwrap());
+        assert!(!tx.update_passkey("gone", b"resealed", 9).await.unwrap());
+        assert!(
+            !tx.delete_passkey("a2", "p2").await.unwrap(),
+            "only the holder's own passkey is removed"
+        );
+        assert!(tx.delete_passkey("a1", "p2").await.unwrap());
+        tx.commit().await.unwrap();
+        let left = store.passkeys_of("a1").await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            (left[0].passkey_enc.as_slice(), left[0].last_used_ms),
+            (b"resealed".as_slice(), Some(9))
+        );
+        assert!(store.passkeys_of("a2").await.unwrap().is_empty());
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.delete_passkeys_of("a1").await.unwrap(), 1);
+        tx.commit().await.unwrap();
+        assert!(store.passkeys_of("a1").await.unwrap().is_empty());
+    }
+}
