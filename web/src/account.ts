@@ -1,23 +1,40 @@
-//! `/account`: who is signed in, with which roles, a way to sign out, and the account's live
-//! sessions, each of the others with a button that signs it out.
+//! `/account`: who is signed in, with which roles, a way to sign out, the account's live
+//! sessions, each of the others with a button that signs it out, and its passkeys: add one
+//! (named, so it can be recognised) or remove one. Adding and removing need a fresh second
+//! factor; the step-up dialog asks for it when the server says so.
 //!
 //! Everything shown comes from the server on each visit; nothing is cached. Without a session
 //! (401) the page sends the person to `/sign-in`. The CSRF token from `GET /api/v1/session` is
 //! kept in memory only, for the two state-changing calls this page makes.
 
-import { endSession, fetchSession, fetchSessions, signOut, type SessionInfo, type SessionSummary } from "./api";
-import { element, Localized } from "./dom";
+import {
+  endSession,
+  fetchPasskeys,
+  fetchSession,
+  fetchSessions,
+  finishPasskeyRegistration,
+  removePasskey,
+  signOut,
+  startPasskeyRegistration,
+  type PasskeySummary,
+  type SessionInfo,
+  type SessionSummary,
+} from "./api";
+import { element, Localized, type Message } from "./dom";
 import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
-import { alertRegion, form, submitButton } from "./forms";
+import { alertRegion, field, form, submitButton } from "./forms";
 import { formatDateTime, type Lang, type MessageKey } from "./i18n";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { roleList } from "./roles";
+import { createPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 import { paths } from "./router";
+import { StepUpCancelled, stepUpDialog } from "./step-up";
 
 /** Sign-in methods the client can translate; any other is shown as the server names it. */
 const methodNames: Readonly<Record<string, MessageKey>> = {
   "password+totp": "methodPasswordTotp",
   "password+recovery_code": "methodPasswordRecovery",
+  passkey: "methodPasskey",
 };
 
 export function accountPage(context: PageContext): Page {
@@ -37,10 +54,12 @@ export function accountPage(context: PageContext): Page {
   async function load(): Promise<void> {
     let info: SessionInfo;
     let sessions: readonly SessionSummary[];
+    let passkeys: readonly PasskeySummary[];
     try {
       // One after the other: someone who is not signed in gets one 401, not two.
       info = await fetchSession();
       sessions = await fetchSessions();
+      passkeys = await fetchPasskeys();
     } catch (error) {
       if (disposed) return;
       if (isSignedOut(error)) {
@@ -54,7 +73,7 @@ export function accountPage(context: PageContext): Page {
     }
     if (disposed) return;
     context.setSignedIn(info.account);
-    showAccount(info, sessions);
+    showAccount(info, sessions, passkeys);
   }
 
   function showState(build: (scope: Localized) => Node[]): void {
@@ -62,7 +81,11 @@ export function accountPage(context: PageContext): Page {
     body.replaceChildren(...build(stateTexts));
   }
 
-  function showAccount(info: SessionInfo, initialSessions: readonly SessionSummary[]): void {
+  function showAccount(
+    info: SessionInfo,
+    initialSessions: readonly SessionSummary[],
+    initialPasskeys: readonly PasskeySummary[],
+  ): void {
     showState((scope) => {
       const { account } = info;
       const signedInAs = scope.text(element("p", { class: "lead" }), "signedInAs", {
@@ -98,7 +121,14 @@ export function accountPage(context: PageContext): Page {
         context.navigate(paths.signIn);
       }
 
-      return [signedInAs, facts, signOutAlert.element, signOutForm, sessionsSection(scope, info, initialSessions)];
+      return [
+        signedInAs,
+        facts,
+        signOutAlert.element,
+        signOutForm,
+        sessionsSection(scope, info, initialSessions),
+        passkeysSection(scope, info, initialPasskeys),
+      ];
     });
   }
 
@@ -227,6 +257,149 @@ export function accountPage(context: PageContext): Page {
       status,
       alert.element,
       element("div", { class: "table-scroll" }, table),
+    );
+  }
+
+  function passkeysSection(scope: Localized, info: SessionInfo, initialPasskeys: readonly PasskeySummary[]): HTMLElement {
+    const passkeysHeading = scope.text(element("h2", { tabindex: "-1", id: "passkeys-heading" }), "passkeysTitle");
+    const status = element("p", { class: "status-inline", role: "status", id: "passkeys-status" });
+    let announced: Message | null = null;
+    scope.bind((t) => (status.textContent = announced ? t(announced.key, announced.params) : ""));
+    const alert = alertRegion(scope, "passkeys-error");
+    const stepUp = stepUpDialog(scope, () => info.csrf_token);
+    const list = element("ul", { class: "passkeys", "aria-labelledby": "passkeys-heading" });
+    let rowTexts = new Localized(scope.lang);
+    scope.bind((_t, lang) => rowTexts.apply(lang));
+
+    const name = field(scope, {
+      id: "passkey-name",
+      label: "passkeyName",
+      hint: { key: "passkeyNameHint" },
+      attributes: { type: "text", name: "passkey_name", autocomplete: "off", maxlength: "200", required: "" },
+    });
+    const addButton = submitButton(scope, "addPasskey");
+    const addForm = form({ class: "form", id: "passkey-add" }, () => void add(), name.row, element("div", { class: "actions" }, addButton.button));
+
+    showRows(initialPasskeys);
+
+    function showRows(passkeys: readonly PasskeySummary[]): void {
+      rowTexts = new Localized(scope.lang);
+      if (passkeys.length === 0) {
+        list.replaceChildren(rowTexts.text(element("li", { class: "empty" }), "noPasskeys"));
+        return;
+      }
+      list.replaceChildren(...passkeys.map((passkey, index) => row(passkey, index)));
+    }
+
+    function row(passkey: PasskeySummary, index: number): HTMLLIElement {
+      const nameId = `passkey-${index}-name`;
+      const lastUsed = element("span");
+      rowTexts.bind((t, lang) => {
+        lastUsed.textContent = `${t("passkeyLastUsed")}: ${
+          passkey.last_used_ms === null ? t("passkeyNeverUsed") : formatDateTime(lang, passkey.last_used_ms)
+        }`;
+      });
+      const remove = submitButton(rowTexts, "removePasskey", { type: "button", class: "secondary" });
+      remove.button.setAttribute("aria-describedby", nameId);
+      remove.button.addEventListener("click", () => void removeOne(passkey, remove.setBusy));
+      return element(
+        "li",
+        { "data-passkey": passkey.id },
+        element("strong", { id: nameId }, passkey.name),
+        " ",
+        lastUsed,
+        " ",
+        remove.button,
+      );
+    }
+
+    function announce(message: Message | null): void {
+      announced = message;
+      scope.apply();
+    }
+
+    /** Shows why an action failed, unless the page is gone or the session ended. */
+    function failed(what: string, error: unknown, focus: HTMLElement): void {
+      if (disposed) return;
+      if (isSignedOut(error)) {
+        context.setSignedIn(null);
+        context.navigate(paths.signIn, { replace: true });
+        return;
+      }
+      if (error instanceof StepUpCancelled) alert.show({ key: "stepUpCancelled" });
+      else if (error instanceof PasskeysUnsupported) alert.show({ key: "passkeyUnsupported" });
+      else if (error instanceof PasskeyCancelled) alert.show({ key: "passkeyCancelled" });
+      else {
+        logIfUnexpected(what, error);
+        alert.show(messageFor(error));
+      }
+      focus.focus();
+    }
+
+    async function add(): Promise<void> {
+      alert.show(null);
+      name.setInvalid(null);
+      announce(null);
+      const label = name.input.value.trim();
+      if (label === "") {
+        name.setInvalid(alert.id);
+        alert.show({ key: "passkeyNameMissing" });
+        name.input.focus();
+        return;
+      }
+      addButton.setBusy(true);
+      let passkeys: readonly PasskeySummary[];
+      try {
+        const options = await stepUp.guard(() => startPasskeyRegistration(info.csrf_token));
+        const credential = await createPasskey(options);
+        await stepUp.guard(() => finishPasskeyRegistration(label, credential, info.csrf_token));
+        passkeys = await fetchPasskeys();
+      } catch (error) {
+        if (!disposed) addButton.setBusy(false);
+        failed("could not add a passkey", error, addButton.button);
+        return;
+      }
+      if (disposed) return;
+      addButton.setBusy(false);
+      name.input.value = "";
+      showRows(passkeys);
+      announce({ key: "passkeyAdded", params: { name: label } });
+    }
+
+    async function removeOne(passkey: PasskeySummary, setBusy: (busy: boolean) => void): Promise<void> {
+      alert.show(null);
+      announce(null);
+      setBusy(true);
+      let passkeys: readonly PasskeySummary[];
+      try {
+        try {
+          await stepUp.guard(() => removePasskey(passkey.id, info.csrf_token));
+        } catch (error) {
+          // Gone already (removed in another tab): the list below shows the truth.
+          if (problemCode(error) !== "not_found") throw error;
+        }
+        passkeys = await fetchPasskeys();
+      } catch (error) {
+        if (!disposed) setBusy(false);
+        failed("could not remove a passkey", error, passkeysHeading);
+        return;
+      }
+      if (disposed) return;
+      showRows(passkeys);
+      announce({ key: "passkeyRemoved", params: { name: passkey.name } });
+      passkeysHeading.focus();
+    }
+
+    return element(
+      "section",
+      { class: "passkeys-section", "aria-labelledby": "passkeys-heading" },
+      passkeysHeading,
+      scope.text(element("p"), "passkeysIntro"),
+      status,
+      alert.element,
+      list,
+      addForm,
+      stepUp.dialog,
     );
   }
 

@@ -125,7 +125,13 @@ export type Problem =
         | "invalid_email"
         | "invalid_name"
         | "invalid_roles"
-        | "account_exists";
+        | "account_exists"
+        | "passkey_refused"
+        | "passkey_expired"
+        | "passkey_malformed"
+        | "passkey_exists"
+        | "registration_expired"
+        | "too_many_passkeys";
     }
   | { readonly code: "throttled"; readonly retry_after_secs: number }
   | {
@@ -251,6 +257,50 @@ export async function stepUp(factor: SecondFactor, csrfToken: string): Promise<S
   return parseSessionInfo(await call("POST", "/api/v1/session/step-up", { body: factor, csrfToken }), "step-up");
 }
 
+/** One of the signed-in person's passkeys. */
+export interface PasskeySummary {
+  readonly id: string;
+  readonly name: string;
+  readonly created_at_ms: number;
+  readonly last_used_ms: number | null;
+}
+
+/**
+ * Starts a passkey sign-in: the server's options for `navigator.credentials.get()` (see
+ * `passkey.ts`). The ceremony is tied to this browser by a cookie.
+ */
+export async function startPasskeySignIn(): Promise<unknown> {
+  return await call("POST", "/api/v1/session/passkey/start");
+}
+
+/** Finishes a passkey sign-in with the authenticator's answer; the session cookie is set. */
+export async function finishPasskeySignIn(credential: unknown): Promise<SessionInfo> {
+  return parseSessionInfo(await call("POST", "/api/v1/session/passkey/finish", { body: { credential } }), "passkey");
+}
+
+/** The signed-in account's passkeys. */
+export async function fetchPasskeys(): Promise<readonly PasskeySummary[]> {
+  const { passkeys } = object(await call("GET", "/api/v1/passkeys"), "passkeys");
+  if (!Array.isArray(passkeys)) throw new ApiError("passkeys: passkeys is not an array");
+  return passkeys.map((entry: unknown) => parsePasskey(entry, "passkeys[]"));
+}
+
+/** The server's options for `navigator.credentials.create()`; needs a fresh second factor. */
+export async function startPasskeyRegistration(csrfToken: string): Promise<unknown> {
+  return await call("POST", "/api/v1/passkeys/register/start", { csrfToken });
+}
+
+/** Registers the new passkey under `name`. */
+export async function finishPasskeyRegistration(name: string, credential: unknown, csrfToken: string): Promise<PasskeySummary> {
+  const body = { name, credential };
+  return parsePasskey(await call("POST", "/api/v1/passkeys/register/finish", { body, csrfToken }), "register");
+}
+
+/** Removes a passkey; the server signs out the account's other sessions. */
+export async function removePasskey(passkeyId: string, csrfToken: string): Promise<void> {
+  await call("DELETE", `/api/v1/passkeys/${encodeURIComponent(passkeyId)}`, { csrfToken });
+}
+
 /** Every account; a `forbidden` problem (403) for anyone who may not administer accounts. */
 export async function fetchAccounts(): Promise<readonly AccountSummary[]> {
   const { accounts } = object(await call("GET", "/api/v1/accounts"), "accounts");
@@ -343,6 +393,12 @@ async function readProblem(response: Response): Promise<Problem> {
     case "invalid_name":
     case "invalid_roles":
     case "account_exists":
+    case "passkey_refused":
+    case "passkey_expired":
+    case "passkey_malformed":
+    case "passkey_exists":
+    case "registration_expired":
+    case "too_many_passkeys":
       return { code };
     case "throttled":
       // A missing or odd delay still means "wait"; a minute is the least the person is told.
@@ -403,6 +459,16 @@ function parseSessionInfo(value: unknown, what: string): SessionInfo {
       mfa_at_ms: mfaAt === null || mfaAt === undefined ? null : number(mfaAt, `${what}.session.mfa_at_ms`),
     },
     csrf_token: string(csrf_token, `${what}.csrf_token`),
+  };
+}
+
+function parsePasskey(value: unknown, what: string): PasskeySummary {
+  const { id, name, created_at_ms, last_used_ms } = object(value, what);
+  return {
+    id: string(id, `${what}.id`),
+    name: string(name, `${what}.name`),
+    created_at_ms: number(created_at_ms, `${what}.created_at_ms`),
+    last_used_ms: last_used_ms === null || last_used_ms === undefined ? null : number(last_used_ms, `${what}.last_used_ms`),
   };
 }
 

@@ -4,6 +4,7 @@
 
 import { ApiProblem, ApiUnreachable, type Problem } from "./api";
 import type { Message } from "./dom";
+import { PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 
 /** The message for any failure of an API call. */
 export function messageFor(error: unknown): Message {
@@ -41,6 +42,17 @@ export function messageFor(error: unknown): Message {
       return { key: "rolesInvalid" };
     case "account_exists":
       return { key: "accountExists" };
+    case "passkey_refused":
+      return { key: "passkeyRefused" };
+    case "passkey_expired":
+    case "registration_expired":
+      return { key: "passkeyExpired" };
+    case "passkey_malformed":
+      return { key: "passkeyMalformed" };
+    case "passkey_exists":
+      return { key: "passkeyExists" };
+    case "too_many_passkeys":
+      return { key: "tooManyPasskeys" };
     case "unauthenticated":
     case "not_found":
     case "unknown":
@@ -67,6 +79,8 @@ export function problemCode(error: unknown): Problem["code"] | null {
  * part of normal use (a wrong password, an expired link) are not logged: they are not faults.
  */
 export function logIfUnexpected(what: string, error: unknown): void {
+  // Dismissing the browser's passkey prompt, or a browser without passkeys, is not a fault.
+  if (error instanceof PasskeyCancelled || error instanceof PasskeysUnsupported) return;
   const code = problemCode(error);
   if (code === null || code === "unknown") console.error(`Trygg: ${what}`, error);
 }

@@ -2,14 +2,25 @@
 //! code from the authenticator app, or one of the recovery codes instead. On success the page
 //! goes to `/account`.
 //!
+//! Or with a passkey alone: the browser offers this site's passkey, the authenticator checks the
+//! person's PIN or biometric, and the server signs them in. No e-mail address is asked for.
+//!
 //! Between the steps the server keeps the half-finished sign-in in an HttpOnly cookie; this page
 //! keeps neither the password (the field is emptied once it has been sent) nor any token.
 
-import { fetchSession, signInWithPassword, signInWithSecondFactor, type SecondFactor } from "./api";
+import {
+  fetchSession,
+  finishPasskeySignIn,
+  signInWithPassword,
+  signInWithSecondFactor,
+  startPasskeySignIn,
+  type SecondFactor,
+} from "./api";
 import { element, Localized, type Message } from "./dom";
 import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
 import { alertRegion, field, form, submitButton, type Field, type SubmitButton } from "./forms";
 import type { Lang } from "./i18n";
+import { getPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { paths } from "./router";
 
@@ -44,6 +55,17 @@ export function signInPage(context: PageContext): Page {
     email.row,
     password.row,
     element("div", { class: "actions" }, passwordSubmit.button),
+  );
+
+  // Or a passkey instead of both steps.
+  const passkeyButton = submitButton(texts, "signInWithPasskey", { type: "button", class: "secondary" });
+  passkeyButton.button.id = "sign-in-passkey";
+  passkeyButton.button.addEventListener("click", () => void signInWithPasskey());
+  const passkeyPart = element(
+    "div",
+    { class: "passkey-sign-in" },
+    texts.text(element("p", { class: "divider" }), "passkeyOr"),
+    passkeyButton.button,
   );
 
   // Step 2: a code from the app, or a recovery code.
@@ -96,6 +118,7 @@ export function signInPage(context: PageContext): Page {
     texts.text(element("p", { class: "lead" }), "signInIntro"),
     alert.element,
     passwordForm,
+    passkeyPart,
     codeForm,
   );
 
@@ -124,6 +147,7 @@ export function signInPage(context: PageContext): Page {
   function showStep(next: Step): void {
     step = next;
     passwordForm.hidden = step !== "password";
+    passkeyPart.hidden = step !== "password";
     codeForm.hidden = step !== "code";
     totp.input.value = "";
     recovery.input.value = "";
@@ -178,6 +202,25 @@ export function signInPage(context: PageContext): Page {
         } else {
           fail(messageFor(error), [], password.input);
         }
+      },
+    );
+  }
+
+  async function signInWithPasskey(): Promise<void> {
+    await busyWith(
+      passkeyButton,
+      async () => {
+        const options = await startPasskeySignIn();
+        const credential = await getPasskey(options);
+        const info = await finishPasskeySignIn(credential);
+        if (disposed) return;
+        context.setSignedIn(info.account);
+        context.navigate(paths.account);
+      },
+      (error) => {
+        if (error instanceof PasskeysUnsupported) fail({ key: "passkeyUnsupported" }, [], passkeyButton.button);
+        else if (error instanceof PasskeyCancelled) fail({ key: "passkeyCancelled" }, [], passkeyButton.button);
+        else fail(messageFor(error), [], passkeyButton.button);
       },
     );
   }

@@ -60,7 +60,13 @@ fn main() -> anyhow::Result<()> {
 
 /// The repository root (the parent of this crate).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` (behind `cargo xtask`) names this checkout's xtask directory at run time. The
+    // compile-time value is only the fallback: a target directory shared between checkouts may
+    // hold an xtask binary that another checkout built, and its path would be that checkout's.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("xtask lives one level below the root")
         .to_path_buf()
@@ -115,6 +121,10 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
 }
 
 fn demo(args: &[String]) -> anyhow::Result<()> {
+    let missing = build_packages_missing();
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
     web()?;
     step("build and run trygg demo (release)");
     run(cargo()
@@ -162,9 +172,9 @@ fn config_example() -> anyhow::Result<()> {
 }
 
 /// Installs the Debian packages the tests use if they are missing: Chromium for the browser
-/// tests and the PostgreSQL server for the store suite.
+/// tests, the PostgreSQL server for the store suite, and what the build needs.
 fn ensure_system_packages() -> anyhow::Result<()> {
-    let mut missing = Vec::new();
+    let mut missing = build_packages_missing();
     if !Path::new("/usr/bin/chromium").exists() {
         missing.push("chromium");
     }
@@ -178,6 +188,23 @@ fn ensure_system_packages() -> anyhow::Result<()> {
         return Ok(());
     }
     apt_install(&missing)
+}
+
+/// The Debian packages the server's build needs and lacks: webauthn-rs verifies passkeys with
+/// OpenSSL, found through pkg-config.
+fn build_packages_missing() -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if which("pkg-config").is_none() {
+        missing.push("pkg-config");
+    }
+    let has_openssl_headers = Command::new("pkg-config")
+        .args(["--exists", "openssl"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !has_openssl_headers {
+        missing.push("libssl-dev");
+    }
+    missing
 }
 
 fn apt_install(packages: &[&str]) -> anyhow::Result<()> {

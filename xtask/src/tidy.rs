@@ -31,6 +31,8 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("sha1", &["identity"]),
     // Only the audit chain signs.
     ("ed25519-dalek", &["audit"]),
+    // Passkey ceremonies are verified in one place, the identity service (it brings OpenSSL).
+    ("webauthn-rs", &["trygg"]),
     // Binaries report errors with anyhow; libraries have their own error types.
     ("anyhow", &["trygg", "xtask"]),
     ("clap", &["trygg"]),

@@ -93,7 +93,8 @@ section! {
         /// keyring, the audit signing key and the generated TLS certificate. Created if missing.
         data_dir: PathBuf = PathBuf::from("/var/lib/trygg"),
         /// The address users reach Trygg at, used in links and e-mails. Defaults to
-        /// `https://<http.listen>/` when unset.
+        /// `https://<http.listen>/` when unset. Passkeys are bound to its host name, which must
+        /// then be a name, not an IP address; without it, passkeys work at https://localhost.
         public_url: Option<String> = None,
     }
 }

@@ -62,6 +62,12 @@ pub struct ApiError {
         crate::admin::disable,
         crate::admin::reset_mfa,
         crate::admin::revoke_sessions,
+        crate::passkey::list,
+        crate::passkey::remove,
+        crate::passkey::register_start,
+        crate::passkey::register_finish,
+        crate::passkey::sign_in_start,
+        crate::passkey::sign_in_finish,
     ),
     components(schemas(Info, Health, ApiError))
 )]

@@ -315,7 +315,7 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .map(|(_, value)| value)
 }
 
-fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
+pub(crate) fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
     let text = format!(
         "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
     );
@@ -323,7 +323,7 @@ fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
     HeaderValue::from_str(&text).expect("cookie values are visible ASCII")
 }
 
-fn clear_cookie(name: &str) -> HeaderValue {
+pub(crate) fn clear_cookie(name: &str) -> HeaderValue {
     set_cookie(name, "", 0)
 }
 
@@ -530,7 +530,7 @@ async fn step_up(
 
 /// The answer that starts a session: `body` made from what the client sees, the session cookie
 /// set and the pending-sign-in cookie cleared.
-fn signed_in_response(
+pub(crate) fn signed_in_response(
     session: NewSession,
     body: impl FnOnce(&Current) -> serde_json::Result<serde_json::Value>,
 ) -> Response {

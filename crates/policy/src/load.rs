@@ -157,7 +157,10 @@ pub(crate) const EMBEDDED_POLICIES: [Source<'static>; 10] = [
     embedded("admin.cedar", include_str!("../policies/admin.cedar")),
     embedded("adviser.cedar", include_str!("../policies/adviser.cedar")),
     embedded("auditor.cedar", include_str!("../policies/auditor.cedar")),
-    embedded("credentials.cedar", include_str!("../policies/credentials.cedar")),
+    embedded(
+        "credentials.cedar",
+        include_str!("../policies/credentials.cedar"),
+    ),
     embedded("dpo.cedar", include_str!("../policies/dpo.cedar")),
     embedded("guards.cedar", include_str!("../policies/guards.cedar")),
     embedded(

@@ -777,7 +777,9 @@ fn a_directory_with_the_embedded_files_loads_and_decides_the_same() {
     assert_eq!(report.schema_file, "trygg.cedarschema");
     assert_eq!(report.policy_files.len(), 10);
     assert_eq!(report.policy_ids, engine().policy_ids());
-    assert!(report.to_string().starts_with("ok: 32 policies in 10 files"));
+    assert!(report
+        .to_string()
+        .starts_with("ok: 32 policies in 10 files"));
 
     let loaded = PolicyEngine::load_dir(&dir.0).expect("loads");
     for (_, principal) in principals() {

@@ -105,7 +105,7 @@ impl Store {
             .fetch_all(pool)
             .await?
             .iter()
-            .map(|row| decode_passkey(row))
+            .map(decode_passkey)
             .collect::<Result<Vec<_>, _>>()?
         });
         Ok(rows)

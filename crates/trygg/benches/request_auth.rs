@@ -58,6 +58,7 @@ fn main() {
             trygg::accounts::AccountSettings {
                 sessions: identity::session::SessionPolicy::default(),
                 step_up_max_age_secs: 300,
+                ..Default::default()
             },
         )
         .await

@@ -38,6 +38,10 @@ use vault::DataKey;
 use crate::clock::now_ms;
 use crate::keys::{open_value, seal, KeyService};
 
+mod passkeys;
+
+pub use passkeys::RelyingParty;
+
 /// The data key whose blind indexes find accounts by e-mail address.
 const LOOKUP_KEY_REF: &str = "category:lookup-index";
 /// From this risk score on, a session is ended at once (the policies' `risk-too-high` would
@@ -87,14 +91,17 @@ pub struct AccountService {
     /// The key of the e-mail blind index, opened once: it never changes (a key rotation
     /// re-wraps it, which leaves the key itself as it is).
     lookup: DataKey,
+    passkeys: passkeys::Passkeys,
 }
 
 /// What the configuration sets about sign-in.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AccountSettings {
     pub sessions: SessionPolicy,
     /// How recent a second factor sensitive actions need (at most 300 s).
     pub step_up_max_age_secs: u64,
+    /// Where passkeys are valid.
+    pub relying_party: RelyingParty,
 }
 
 impl Default for AccountSettings {
@@ -102,6 +109,11 @@ impl Default for AccountSettings {
         AccountSettings {
             sessions: SessionPolicy::default(),
             step_up_max_age_secs: 300,
+            relying_party: RelyingParty {
+                id: "localhost".into(),
+                origin: "https://localhost".into(),
+                any_port: true,
+            },
         }
     }
 }
@@ -135,6 +147,7 @@ impl AccountService {
         let AccountSettings {
             sessions: session_policy,
             step_up_max_age_secs,
+            relying_party,
         } = settings;
         session_policy
             .validate()
@@ -144,6 +157,7 @@ impl AccountService {
         let lookup = open_lookup_key(&store, &keys, &audit).await?;
         let service = AccountService {
             lookup,
+            passkeys: passkeys::Passkeys::new(&relying_party)?,
             store,
             keys,
             audit,
@@ -334,7 +348,11 @@ impl AccountService {
         now: i64,
     ) -> Result<(SessionToken, SessionRow), ApiError> {
         let token = SessionToken::generate();
-        let method = format!("{first_factor}+{}", mfa_method_name(&proof));
+        // A passkey is both factors at once: its method is just "passkey".
+        let method = match mfa_method_name(&proof) {
+            second if second == first_factor => second.to_owned(),
+            second => format!("{first_factor}+{second}"),
+        };
         let row = SessionRow {
             id: random_id(),
             lookup_key: token.lookup_key().to_vec(),
@@ -1640,6 +1658,7 @@ impl AccountsApi for AccountService {
             self.change_account(&target, "mfa_reset", events, move |tx, now| {
                 Box::pin(async move {
                     tx.delete_totp(&id).await.map_err(internal)?;
+                    tx.delete_passkeys_of(&id).await.map_err(internal)?;
                     tx.replace_recovery_codes(&id, &[])
                         .await
                         .map_err(internal)?;

@@ -147,7 +147,7 @@ impl Server {
                 keys.clone(),
                 audit.clone(),
                 Some(audit_queue.clone()),
-                account_settings(&config),
+                account_settings(&config)?,
             )
             .await?,
         );
@@ -239,16 +239,19 @@ impl Server {
     }
 }
 
-/// The session timeouts and step-up window the configuration sets.
-pub fn account_settings(config: &Config) -> crate::accounts::AccountSettings {
+/// The session timeouts, step-up window and passkey relying party the configuration sets.
+pub fn account_settings(config: &Config) -> anyhow::Result<crate::accounts::AccountSettings> {
     let millis = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    crate::accounts::AccountSettings {
+    Ok(crate::accounts::AccountSettings {
         sessions: identity::session::SessionPolicy {
             idle_ms: millis(config.sessions.idle_timeout_secs),
             absolute_ms: millis(config.sessions.absolute_timeout_secs),
         },
         step_up_max_age_secs: config.sessions.step_up_max_age_secs,
-    }
+        relying_party: crate::accounts::RelyingParty::for_public_url(
+            config.server.public_url.as_deref(),
+        )?,
+    })
 }
 
 /// Opens the database named by the configuration. `create` allows creating a new SQLite file.

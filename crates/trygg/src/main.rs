@@ -412,7 +412,7 @@ async fn account_service(
         keys,
         writer,
         None,
-        app::account_settings(config),
+        app::account_settings(config)?,
     )
     .await?;
     Ok((store, accounts))

@@ -44,4 +44,8 @@ impl edge::Services for Wired {
     fn accounts(&self) -> &dyn edge::admin::AccountsApi {
         &*self.accounts
     }
+
+    fn passkeys(&self) -> &dyn edge::passkey::PasskeyApi {
+        &*self.accounts
+    }
 }
