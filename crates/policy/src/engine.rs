@@ -12,11 +12,14 @@
 //! no state between requests, reads no clock, and logs nothing; the caller records the decision
 //! (its `Display` is safe for that).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
-use cedar_policy::{AuthorizationError, Authorizer, PolicySet, Response, Schema};
+use cedar_policy::{
+    ActionConstraint, AuthorizationError, Authorizer, Entity, EntityTypeName, EntityUid, Policy,
+    PolicySet, Response, Schema,
+};
 
 use crate::action::Action;
 use crate::decision::{Allowed, Decision, DecisionError, Denied, STEP_UP_POLICY_IDS};
@@ -32,6 +35,8 @@ pub struct PolicyEngine {
     without_step_up: PolicySet,
     /// The actions the schema declares that can be requested (not action groups).
     actions: BTreeSet<String>,
+    /// What the schema says of each action, prepared once rather than on every decision.
+    prepared: HashMap<String, PreparedAction>,
     authorizer: Authorizer,
 }
 
@@ -102,14 +107,31 @@ impl PolicyEngine {
         } else {
             "unknown action".to_owned()
         };
-        let (request, entities) =
-            match load::cedar_request(&self.schema, principal, action_name, resource, context) {
-                Ok(built) => built,
-                Err(message) => return Decision::unusable_request(action, message),
-            };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let prepared = self
+            .prepared
+            .get(action_name)
+            .filter(|prepared| prepared.applies_to(principal, resource));
+        let built = match prepared {
+            Some(prepared) => load::prepared_request(
+                principal,
+                &prepared.entities,
+                action_name,
+                resource,
+                context,
+            ),
+            // Not an action, or not one for this kind of principal or resource: the checked path
+            // explains what is wrong with the request, which then fails closed.
+            None => load::cedar_request(&self.schema, principal, action_name, resource, context),
+        };
+        let (policies, without_step_up) = match prepared {
+            Some(prepared) => (&prepared.policies, &prepared.without_step_up),
+            None => (&self.policies, &self.without_step_up),
+        };
+        let (request, entities) = match built {
+            Ok(built) => built,
+            Err(message) => return Decision::unusable_request(action, message),
+        };
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let (allowed, determining, errors) = outcome(&response);
         let step_up_required = !allowed
             && errors.is_empty()
@@ -118,9 +140,9 @@ impl PolicyEngine {
                 .iter()
                 .all(|id| STEP_UP_POLICY_IDS.contains(&id.as_str()))
             && {
-                let without =
-                    self.authorizer
-                        .is_authorized(&request, &self.without_step_up, &entities);
+                let without = self
+                    .authorizer
+                    .is_authorized(&request, without_step_up, &entities);
                 let (allowed_without, _, errors_without) = outcome(&without);
                 allowed_without && errors_without.is_empty()
             };
@@ -151,18 +173,97 @@ impl PolicyEngine {
         let without_step_up =
             without_step_up.expect("invariant: a subset of a valid policy set is a valid set");
         let groups: BTreeSet<_> = schema.action_groups().cloned().collect();
-        let actions = schema
+        let actions: BTreeSet<String> = schema
             .actions()
             .filter(|action| !groups.contains(*action))
             .map(|action| action.id().unescaped().to_owned())
+            .collect();
+        let all_action_entities = schema
+            .action_entities()
+            .expect("invariant: a validated schema's actions form a hierarchy");
+        let prepared = schema
+            .actions()
+            .filter(|action| !groups.contains(*action))
+            .map(|uid| {
+                let related: Vec<&EntityUid> = all_action_entities
+                    .ancestors(uid)
+                    .into_iter()
+                    .flatten()
+                    .chain([uid])
+                    .collect();
+                let entities = related
+                    .iter()
+                    .filter_map(|related| all_action_entities.get(related).cloned())
+                    .collect();
+                let subset = |set: &PolicySet| {
+                    PolicySet::from_policies(
+                        set.policies()
+                            .filter(|policy| may_apply(policy, &related))
+                            .cloned(),
+                    )
+                    .expect("invariant: a subset of a valid policy set is a valid set")
+                };
+                let types = |names: Option<Box<dyn Iterator<Item = &EntityTypeName> + '_>>| {
+                    names
+                        .into_iter()
+                        .flatten()
+                        .map(ToString::to_string)
+                        .collect()
+                };
+                let prepared = PreparedAction {
+                    policies: subset(&policies),
+                    without_step_up: subset(&without_step_up),
+                    entities,
+                    principal_types: types(
+                        schema
+                            .principals_for_action(uid)
+                            .map(|names| Box::new(names) as Box<dyn Iterator<Item = _>>),
+                    ),
+                    resource_types: types(
+                        schema
+                            .resources_for_action(uid)
+                            .map(|names| Box::new(names) as Box<dyn Iterator<Item = _>>),
+                    ),
+                };
+                (uid.id().unescaped().to_owned(), prepared)
+            })
             .collect();
         PolicyEngine {
             schema,
             policies,
             without_step_up,
             actions,
+            prepared,
             authorizer: Authorizer::new(),
         }
+    }
+}
+
+/// Whether `policy` can apply to an action that is, or is in, one of `action_and_groups`: its
+/// action scope allows any action or names one of them. A policy whose scope names none of them
+/// is never satisfied for the action, so leaving it out decides the same, faster.
+fn may_apply(policy: &Policy, action_and_groups: &[&EntityUid]) -> bool {
+    match policy.action_constraint() {
+        ActionConstraint::Any => true,
+        ActionConstraint::Eq(uid) => action_and_groups.contains(&&uid),
+        ActionConstraint::In(uids) => uids.iter().any(|uid| action_and_groups.contains(&uid)),
+    }
+}
+
+/// One action as the schema declares it, prepared for deciding: its entity with the groups it is
+/// in, the kinds of principal and resource it applies to, and the policies that can apply to it.
+struct PreparedAction {
+    policies: PolicySet,
+    without_step_up: PolicySet,
+    entities: Vec<Entity>,
+    principal_types: BTreeSet<String>,
+    resource_types: BTreeSet<String>,
+}
+
+impl PreparedAction {
+    fn applies_to(&self, principal: &Principal, resource: &Resource) -> bool {
+        self.principal_types.contains(principal.kind_name())
+            && self.resource_types.contains(resource.kind().as_str())
     }
 }
 

@@ -207,6 +207,14 @@ impl Principal {
         self.id().uid()
     }
 
+    /// The Cedar entity type of the principal: `Staff` or `Customer`.
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Principal::Staff(_) => STAFF,
+            Principal::Customer(_) => CUSTOMER,
+        }
+    }
+
     pub(crate) fn entity(&self) -> Result<Entity, String> {
         match self {
             Principal::Staff(staff) => {

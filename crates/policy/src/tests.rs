@@ -1051,3 +1051,53 @@ fn the_step_up_window_can_be_shortened_but_never_lengthened() {
         "{lengthened}"
     );
 }
+
+#[test]
+fn the_fast_path_decides_as_the_checked_path() {
+    // The engine builds requests without the schema (its action entities come from the schema
+    // once). Here every principal, action and ownership, in a fresh and a stale context, is built
+    // once more with every check against the schema; that must succeed and decide the same.
+    let engine = engine();
+    let compiled = crate::load::compile(
+        &crate::load::EMBEDDED_SCHEMA,
+        &crate::load::EMBEDDED_POLICIES,
+    )
+    .0
+    .expect("the embedded policies compile");
+    let (schema, policies) = (compiled.schema, compiled.policies);
+    let stale = context_with(|context| context.mfa_age_secs = 3_600);
+    let risky = context_with(|context| context.risk_score = 60);
+    let authorizer = cedar_policy::Authorizer::new();
+    let mut compared = 0;
+    for (name, principal) in principals() {
+        for info in ACTIONS {
+            for ownership in OWNERSHIPS {
+                let resource = resource(info.resource, &principal, ownership);
+                for context in [context(), stale.clone(), risky.clone()] {
+                    let fast = engine.decide(&principal, info.name, &resource, &context);
+                    let checked = crate::load::cedar_request(
+                        &schema, &principal, info.name, &resource, &context,
+                    );
+                    let Ok((request, entities)) = checked else {
+                        // A request the schema does not allow (a customer asking for a
+                        // staff-only action) fails closed on both paths.
+                        assert!(!fast.is_allowed(), "{name} {}", info.name);
+                        assert_eq!(fast.errors().len(), 1, "{name} {}", info.name);
+                        compared += 1;
+                        continue;
+                    };
+                    let checked = authorizer.is_authorized(&request, &policies, &entities);
+                    assert_eq!(
+                        fast.is_allowed(),
+                        checked.decision() == cedar_policy::Decision::Allow,
+                        "{name} {} {ownership:?}",
+                        info.name
+                    );
+                    assert!(checked.diagnostics().errors().next().is_none());
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 1_000, "{compared}");
+}

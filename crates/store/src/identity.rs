@@ -47,6 +47,17 @@ const ACCOUNT_COLUMNS: &str = "id, kind, email_index, email_enc, display_name_en
                                created_at_ms, updated_at_ms";
 const SESSION_COLUMNS: &str = "id, lookup_key, account_id, auth_method, mfa_at_ms, device, risk, \
                                created_at_ms, last_seen_ms, revoked_at_ms, revoked_reason";
+/// [`SESSION_COLUMNS`] of the table aliased `s`, under their own names.
+const SESSION_COLUMNS_OF_S: &str = "s.id, s.lookup_key, s.account_id, s.auth_method, s.mfa_at_ms, \
+                                    s.device, s.risk, s.created_at_ms, s.last_seen_ms, \
+                                    s.revoked_at_ms, s.revoked_reason";
+/// [`ACCOUNT_COLUMNS`] of the table aliased `a`, named with the prefix `a_`.
+const ACCOUNT_COLUMNS_AS_A: &str =
+    "a.id AS a_id, a.kind AS a_kind, a.email_index AS a_email_index, \
+                                    a.email_enc AS a_email_enc, \
+                                    a.display_name_enc AS a_display_name_enc, a.roles AS a_roles, \
+                                    a.status AS a_status, a.created_at_ms AS a_created_at_ms, \
+                                    a.updated_at_ms AS a_updated_at_ms";
 
 impl Tx {
     pub async fn insert_account(&mut self, row: &AccountRow) -> Result<(), StoreError> {
@@ -514,6 +525,28 @@ impl Store {
         Ok(row)
     }
 
+    /// The session whose token has this lookup key, revoked or not, with its account: what
+    /// authenticating a request needs, in one round trip.
+    pub async fn session_and_account_by_lookup(
+        &self,
+        lookup_key: &[u8; 32],
+    ) -> Result<Option<(SessionRow, AccountRow)>, StoreError> {
+        let row = with_pool!(self, |pool| {
+            sqlx::query(&format!(
+                "SELECT {SESSION_COLUMNS_OF_S}, {ACCOUNT_COLUMNS_AS_A} \
+                 FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.lookup_key = $1"
+            ))
+            .bind(lookup_key.as_slice())
+            .fetch_optional(pool)
+            .await?
+            .map(|row| {
+                Ok::<_, sqlx::Error>((decode_session(&row)?, decode_account_as(&row, "a_")?))
+            })
+            .transpose()?
+        });
+        Ok(row)
+    }
+
     /// A session by its public id, revoked or not.
     pub async fn session_by_id(&self, session_id: &str) -> Result<Option<SessionRow>, StoreError> {
         let row = with_pool!(self, |pool| {
@@ -569,16 +602,28 @@ where
     for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
+    decode_account_as(row, "")
+}
+
+/// An account from columns named with `prefix` (see [`ACCOUNT_COLUMNS_AS_A`]).
+fn decode_account_as<R: Row>(row: &R, prefix: &str) -> Result<AccountRow, sqlx::Error>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(AccountRow {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        email_index: row.try_get("email_index")?,
-        email_enc: row.try_get("email_enc")?,
-        display_name_enc: row.try_get("display_name_enc")?,
-        roles: row.try_get("roles")?,
-        status: row.try_get("status")?,
-        created_at_ms: row.try_get("created_at_ms")?,
-        updated_at_ms: row.try_get("updated_at_ms")?,
+        id: row.try_get(column("id").as_str())?,
+        kind: row.try_get(column("kind").as_str())?,
+        email_index: row.try_get(column("email_index").as_str())?,
+        email_enc: row.try_get(column("email_enc").as_str())?,
+        display_name_enc: row.try_get(column("display_name_enc").as_str())?,
+        roles: row.try_get(column("roles").as_str())?,
+        status: row.try_get(column("status").as_str())?,
+        created_at_ms: row.try_get(column("created_at_ms").as_str())?,
+        updated_at_ms: row.try_get(column("updated_at_ms").as_str())?,
     })
 }
 

@@ -659,6 +659,18 @@ async fn sessions_are_listed_touched_and_revoked() {
         store.touch_session("s1", 40).await.unwrap();
         let s1 = store.session_by_lookup(&[1; 32]).await.unwrap().unwrap();
         assert_eq!(s1.last_seen_ms, 50, "activity never moves backwards");
+        let (joined, holder) = store
+            .session_and_account_by_lookup(&[1; 32])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(joined, s1);
+        assert_eq!(Some(holder), store.account("a1").await.unwrap());
+        assert!(store
+            .session_and_account_by_lookup(&[9; 32])
+            .await
+            .unwrap()
+            .is_none());
 
         let mut tx = store.begin().await.unwrap();
         assert!(

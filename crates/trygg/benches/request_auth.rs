@@ -1,7 +1,8 @@
 //! The cost of authenticating and authorising one API request, in process (no TLS, no HTTP):
-//! `sessions()` = parse the session token, look the session up by its hash, check the timeouts,
-//! load the account, build the Cedar request and decide `session.read_own`, then list the
-//! account's sessions; and the Cedar decision alone. Prints p50 / p99 / max over many calls on
+//! `authorise()` = parse the session token, look the session and its account up by the token's
+//! hash (one query), check the timeouts, build the Cedar request and decide `session.read_own`;
+//! the same followed by listing the account's sessions (`sessions()`, a whole API operation);
+//! and the Cedar decision alone. Prints p50 / p99 / max over many calls on
 //! the embedded SQLite store, as a Markdown table for BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p trygg --bench request_auth`.
@@ -102,6 +103,25 @@ fn main() {
         for _ in 0..200 {
             accounts.sessions(&token, &context).await.unwrap();
         }
+        let mut authorised = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let started = Instant::now();
+            let done = accounts
+                .authorise::<policy::SessionReadOwn>(
+                    &token,
+                    |account, session| {
+                        policy::Resource::session(
+                            session.id.clone(),
+                            policy::StaffId::new(account.id.clone()).into(),
+                        )
+                    },
+                    &context,
+                )
+                .await
+                .unwrap();
+            authorised.push(started.elapsed());
+            assert_eq!(done.account.status, "active");
+        }
         let mut full = Vec::with_capacity(CALLS);
         for _ in 0..CALLS {
             let started = Instant::now();
@@ -137,6 +157,7 @@ fn main() {
         }
         println!("| measure | calls | p50 | p99 | max |");
         println!("|---|---|---|---|---|");
+        row("authenticate + authorise (SQLite)", authorised);
         row("authenticate + authorise + list sessions (SQLite)", full);
         row("Cedar decision alone (session.read_own)", decisions);
     });

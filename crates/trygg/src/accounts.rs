@@ -127,6 +127,14 @@ struct Pending {
     failed_attempts: u32,
 }
 
+/// A request whose session is live and whose holder the policy allowed to do `A`.
+#[derive(Debug)]
+pub struct Authorised<A: Action> {
+    pub account: AccountRow,
+    pub session: SessionRow,
+    pub allowed: Allowed<A>,
+}
+
 /// What bootstrap made: the account and its one-time enrolment token.
 #[derive(Debug, serde::Serialize)]
 pub struct Bootstrapped {
@@ -438,9 +446,9 @@ impl AccountService {
         token_text: &str,
     ) -> Result<(SessionToken, SessionRow, AccountRow), ApiError> {
         let token = SessionToken::parse(token_text).ok_or_else(ApiError::unauthenticated)?;
-        let row = self
+        let (row, account) = self
             .store
-            .session_by_lookup(&token.lookup_key())
+            .session_and_account_by_lookup(&token.lookup_key())
             .await
             .map_err(internal)?
             .ok_or_else(ApiError::unauthenticated)?;
@@ -464,12 +472,6 @@ impl AccountService {
                 "Your session has ended. Sign in again.",
             ));
         }
-        let account = self
-            .store
-            .account(&row.account_id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(ApiError::unauthenticated)?;
         if account.status != "active" {
             self.revoke(&row, "account_not_active", now).await?;
             return Err(ApiError::unauthenticated());
@@ -631,6 +633,28 @@ impl AccountService {
                 "Give either a code from your app or a recovery code.",
             )),
         }
+    }
+
+    /// Authenticates `session_token` and asks the policy whether its holder may do `A` to the
+    /// resource `resource` names (given the account and session, so ownership can be decided).
+    /// This is the way in for every service outside this one: a live session, its account, and
+    /// the proof the operation takes.
+    pub async fn authorise<A: Action>(
+        &self,
+        session_token: &str,
+        resource: impl FnOnce(&AccountRow, &SessionRow) -> Resource,
+        context: &RequestContext,
+    ) -> Result<Authorised<A>, ApiError> {
+        let (_, session, account) = self.authenticate(session_token).await?;
+        let resource = resource(&account, &session);
+        let allowed = self
+            .authorize::<A>(&account, &session, &resource, context)
+            .await?;
+        Ok(Authorised {
+            account,
+            session,
+            allowed,
+        })
     }
 
     /// Asks the policy whether `account`, on session `session`, may do `A` to `resource`. Every
