@@ -41,12 +41,16 @@ pub struct SessionRow {
     pub last_seen_ms: i64,
     pub revoked_at_ms: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// Comma-separated roles this session is limited to (a subset of the account's), or `None`
+    /// for all of the account's roles. Set by single sign-on from the roles the provider asserts.
+    pub roles_limit: Option<String>,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, kind, email_index, email_enc, display_name_enc, roles, status, \
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, kind, email_index, email_enc, display_name_enc, roles, status, \
                                created_at_ms, updated_at_ms";
 const SESSION_COLUMNS: &str = "id, lookup_key, account_id, auth_method, mfa_at_ms, device, risk, \
-                               created_at_ms, last_seen_ms, revoked_at_ms, revoked_reason";
+                               created_at_ms, last_seen_ms, revoked_at_ms, revoked_reason, roles_limit";
 
 impl Tx {
     pub async fn insert_account(&mut self, row: &AccountRow) -> Result<(), StoreError> {
@@ -280,7 +284,7 @@ impl Tx {
         with_tx!(self, |conn, Db| {
             sqlx::query(&format!(
                 "INSERT INTO sessions ({SESSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(row.id.as_str())
             .bind(row.lookup_key.as_slice())
@@ -293,6 +297,7 @@ impl Tx {
             .bind(row.last_seen_ms)
             .bind(row.revoked_at_ms)
             .bind(row.revoked_reason.as_deref())
+            .bind(row.roles_limit.as_deref())
             .execute(&mut *conn)
             .await?;
         });
@@ -562,7 +567,7 @@ impl Store {
     }
 }
 
-fn decode_account<R: Row>(row: &R) -> Result<AccountRow, sqlx::Error>
+pub(crate) fn decode_account<R: Row>(row: &R) -> Result<AccountRow, sqlx::Error>
 where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -603,5 +608,6 @@ where
         last_seen_ms: row.try_get("last_seen_ms")?,
         revoked_at_ms: row.try_get("revoked_at_ms")?,
         revoked_reason: row.try_get("revoked_reason")?,
+        roles_limit: row.try_get("roles_limit")?,
     })
 }

@@ -27,6 +27,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_identity.sql"),
         postgres: include_str!("../migrations/postgres/0002_identity.sql"),
     },
+    // Version 3 is taken by passkeys (another branch).
+    Migration {
+        version: 4,
+        name: "federation",
+        sqlite: include_str!("../migrations/sqlite/0004_federation.sql"),
+        postgres: include_str!("../migrations/postgres/0004_federation.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
