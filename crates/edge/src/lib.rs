@@ -17,6 +17,7 @@ pub mod extract;
 mod headers;
 pub mod identity;
 mod metrics;
+pub mod sso;
 pub mod tls;
 
 use std::future::Future;
@@ -65,6 +66,9 @@ pub trait Services: Send + Sync + 'static {
 
     /// Account administration.
     fn accounts(&self) -> &dyn admin::AccountsApi;
+
+    /// Single sign-on with OpenID Connect (staff and customer e-ID).
+    fn sso(&self) -> &dyn sso::SsoApi;
 }
 
 impl AppState {
@@ -93,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(identity::routes())
         .merge(admin::routes())
+        .merge(sso::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(identity::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(
