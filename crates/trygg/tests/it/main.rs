@@ -9,3 +9,4 @@ mod identity;
 mod postgres;
 mod redaction;
 mod server;
+mod sso;
