@@ -226,7 +226,10 @@ fn identity_providers_are_off_by_default_and_checked_when_set() {
         ],
     )
     .unwrap();
-    assert_eq!(config.staff_idp.client_secret.unwrap().expose(), "s3cret");
+    assert_eq!(
+        config.staff_idp.client_secret.as_ref().unwrap().expose(),
+        "s3cret"
+    );
     assert_eq!(config.staff_idp.scopes, ["openid", "email"]);
     assert_eq!(config.staff_idp.mfa_acr_values, ["loa3"]);
     assert_eq!(config.staff_idp.role_mapping["g-adv"], "adviser");
