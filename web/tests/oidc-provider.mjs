@@ -218,7 +218,10 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
     if (!res.headersSent) res.writeHead(500);
     res.end();
   };
-  if (path.startsWith("/interaction/")) interaction(req, res).catch(done);
+  if (path === "/favicon.ico") {
+    res.writeHead(204);
+    res.end();
+  } else if (path.startsWith("/interaction/")) interaction(req, res).catch(done);
   else if (path === "/test/next-id-token" && req.method === "POST") testKnob(req, res).catch(done);
   else handleProvider(req, res);
 });

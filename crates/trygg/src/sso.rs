@@ -553,7 +553,7 @@ impl SsoService {
                 token: token.to_cookie_value().to_string(),
                 current,
             },
-            landing_path: "/",
+            landing_path: "/account",
         })
     }
 

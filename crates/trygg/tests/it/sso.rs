@@ -274,7 +274,10 @@ async fn staff_sign_in_needs_the_providers_mfa_and_an_account_and_gets_only_shar
     let mut ada = Client::new(&server);
     enrol(&mut ada, &token).await;
     let mut ada_sso = Client::new(&server);
-    assert_eq!(sso(&mut ada_sso, &provider, "staff", "ada").await, "/");
+    assert_eq!(
+        sso(&mut ada_sso, &provider, "staff", "ada").await,
+        "/account"
+    );
     assert!(ada_sso.has_session());
     let (status, me) = ada_sso
         .json("GET", "/api/v1/session", serde_json::Value::Null)
@@ -287,7 +290,7 @@ async fn staff_sign_in_needs_the_providers_mfa_and_an_account_and_gets_only_shar
     // A second sign-in uses the link; a new session token each time.
     let first_token = ada_sso.cookies.clone();
     let mut again = Client::new(&server);
-    assert_eq!(sso(&mut again, &provider, "staff", "ada").await, "/");
+    assert_eq!(sso(&mut again, &provider, "staff", "ada").await, "/account");
     assert_ne!(again.cookies, first_token);
 
     // Dag holds admin and adviser in Trygg; the provider asserts only the advisers' group, so
@@ -310,7 +313,7 @@ async fn staff_sign_in_needs_the_providers_mfa_and_an_account_and_gets_only_shar
     let invited: serde_json::Value = serde_json::from_slice(&invited.body).unwrap();
     enrol_invitee(&server, invited["enrolment_path"].as_str().unwrap()).await;
     let mut dag = Client::new(&server);
-    assert_eq!(sso(&mut dag, &provider, "staff", "dag").await, "/");
+    assert_eq!(sso(&mut dag, &provider, "staff", "dag").await, "/account");
     let (_, me) = dag
         .json("GET", "/api/v1/session", serde_json::Value::Null)
         .await;
@@ -391,7 +394,7 @@ async fn replayed_unbound_or_forged_states_and_bad_id_tokens_are_refused() {
     let url = start(&mut ada, "staff").await;
     let callback = provider.sign_in(&url, "ada").await;
     let binding = ada.cookies.clone();
-    assert_eq!(finish(&mut ada, &callback).await, "/");
+    assert_eq!(finish(&mut ada, &callback).await, "/account");
     let mut replay = Client::new(&server);
     replay.cookies = binding;
     assert_eq!(
