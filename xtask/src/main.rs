@@ -162,7 +162,8 @@ fn config_example() -> anyhow::Result<()> {
 }
 
 /// Installs the Debian packages the tests use if they are missing: Chromium for the browser
-/// tests and the PostgreSQL server for the store suite.
+/// tests, the PostgreSQL server for the store suite, Node.js for the web client and the test
+/// OpenID Provider, and openssl for that provider's certificate.
 fn ensure_system_packages() -> anyhow::Result<()> {
     let mut missing = Vec::new();
     if !Path::new("/usr/bin/chromium").exists() {
@@ -173,6 +174,10 @@ fn ensure_system_packages() -> anyhow::Result<()> {
     }
     if which("node").is_none() {
         missing.extend(["nodejs", "npm"]);
+    }
+    // The test OpenID Provider (web/tests/oidc-provider.mjs) makes its certificate with it.
+    if which("openssl").is_none() {
+        missing.push("openssl");
     }
     if missing.is_empty() {
         return Ok(());
