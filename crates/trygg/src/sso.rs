@@ -50,7 +50,9 @@ use openidconnect::{
 use policy::{Resource, SessionReadOwn};
 use store::{AccountRow, VerifiedIdentityRow};
 
-use crate::accounts::{internal, principal_of, random_id, subject_key_ref, AccountService};
+use crate::accounts::{
+    internal, principal_of, random_id, source_key, subject_key_ref, AccountService,
+};
 use crate::clock::now_ms;
 use crate::keys::{open_value, seal};
 
@@ -58,6 +60,9 @@ use crate::keys::{open_value, seal};
 const PENDING_VALID_MS: i64 = 10 * 60 * 1000;
 /// Sign-ins under way at most, so a flood of `start` requests cannot exhaust memory.
 const MAX_PENDING: usize = 10_000;
+/// Sign-ins under way at most from one source address (or IPv6 /64), so one client cannot
+/// crowd everyone else out of [`MAX_PENDING`].
+const MAX_PENDING_PER_SOURCE: usize = 20;
 /// Clock difference tolerated between Trygg and the provider (`exp`, `iat`).
 const LEEWAY_MS: i64 = 60 * 1000;
 /// How old an ID token's `iat` may be: the token is fetched right after the person signs in.
@@ -191,6 +196,8 @@ struct Pending {
     pkce_verifier: PkceCodeVerifier,
     redirect_uri: RedirectUrl,
     created_at_ms: i64,
+    /// The throttling key of the source that started it.
+    source: String,
 }
 
 /// The single sign-on service of a running server.
@@ -258,7 +265,12 @@ impl SsoService {
         }
     }
 
-    async fn start_inner(&self, kind: ProviderKind, origin: &str) -> Result<SsoStart, ApiError> {
+    async fn start_inner(
+        &self,
+        kind: ProviderKind,
+        origin: &str,
+        context: &RequestContext,
+    ) -> Result<SsoStart, ApiError> {
         let provider = self.provider(kind).ok_or_else(|| {
             ApiError::new(
                 404,
@@ -306,12 +318,18 @@ impl SsoService {
         {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             pending.retain(|_, entry| now - entry.created_at_ms < PENDING_VALID_MS);
-            if pending.len() >= MAX_PENDING {
+            let source = source_key(context);
+            let from_source = pending
+                .values()
+                .filter(|entry| entry.source == source)
+                .count();
+            if pending.len() >= MAX_PENDING || from_source >= MAX_PENDING_PER_SOURCE {
                 return Err(ApiError::new(
-                    503,
-                    "sso_busy",
-                    "Too many sign-ins are under way. Try again in a minute.",
-                ));
+                    429,
+                    "throttled",
+                    "Too many sign-ins are under way. Try again in a few minutes.",
+                )
+                .with("retry_after_secs", 60));
             }
             pending.insert(
                 state.secret().clone(),
@@ -322,6 +340,7 @@ impl SsoService {
                     pkce_verifier,
                     redirect_uri,
                     created_at_ms: now,
+                    source,
                 },
             );
         }
@@ -800,9 +819,9 @@ impl SsoApi for SsoService {
         &'a self,
         kind: ProviderKind,
         origin: &'a str,
-        _context: &'a RequestContext,
+        context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<SsoStart, ApiError>> {
-        Box::pin(self.start_inner(kind, origin))
+        Box::pin(self.start_inner(kind, origin, context))
     }
 
     fn callback<'a>(

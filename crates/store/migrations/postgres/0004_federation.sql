@@ -12,7 +12,9 @@ CREATE TABLE federated_identities (
     created_at_ms   BIGINT NOT NULL,
     last_used_at_ms BIGINT NOT NULL
 );
-CREATE INDEX federated_identities_by_account ON federated_identities (account_id);
+-- One subject per account and provider: a second identity at the provider with the same
+-- address cannot be linked beside the first, even by two simultaneous first sign-ins.
+CREATE UNIQUE INDEX federated_identities_by_account ON federated_identities (account_id, provider);
 
 CREATE TABLE verified_identities (
     account_id            TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,

@@ -474,6 +474,23 @@ async fn replayed_unbound_or_forged_states_and_bad_id_tokens_are_refused() {
         assert!(!client.has_session(), "{change}");
     }
 
+    // One source cannot fill the server with sign-ins under way.
+    let mut refused_at = None;
+    for attempt in 1..=21 {
+        let response = Client::new(&server)
+            .send("GET", "/api/v1/sso/staff/start", None, &[])
+            .await;
+        if response.status == 429 {
+            refused_at = Some(attempt);
+            break;
+        }
+        assert_eq!(response.status, 303);
+    }
+    assert!(
+        refused_at.is_some_and(|attempt| attempt <= 20),
+        "{refused_at:?}"
+    );
+
     let (_, logs) = server.stop();
     let actions = audit_actions_async(dir.path()).await;
     let mut expected = vec!["unknown_state", "state_not_bound", "unknown_state"];
