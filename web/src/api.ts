@@ -13,7 +13,12 @@ export interface ServerInfo {
   readonly version: string;
   /** The organisation that operates this installation, if one is configured. */
   readonly organisation: string | null;
+  /** Which single sign-on providers are configured: staff SSO and customer e-ID. */
+  readonly sso: { readonly staff: boolean; readonly customer: boolean };
 }
+
+/** Where the browser goes to sign in at the organisation's identity provider (a redirect). */
+export const staffSsoStartPath = "/api/v1/sso/staff/start";
 
 /** `GET /api/v1/session`, and what a completed sign-in answers: who is signed in, and how. */
 export interface SessionInfo {
@@ -426,13 +431,19 @@ function isPasswordRejection(value: unknown): value is PasswordRejection {
 
 function parseServerInfo(value: unknown): ServerInfo {
   if (typeof value !== "object" || value === null) throw new ApiError("info: not an object");
-  const { product, version, organisation } = value as Record<string, unknown>;
+  const { product, version, organisation, sso } = value as Record<string, unknown>;
   if (typeof product !== "string") throw new ApiError("info: product is not a string");
   if (typeof version !== "string") throw new ApiError("info: version is not a string");
   if (organisation !== null && organisation !== undefined && typeof organisation !== "string") {
     throw new ApiError("info: organisation is neither a string nor null");
   }
-  return { product, version, organisation: organisation ?? null };
+  const providers = typeof sso === "object" && sso !== null ? (sso as Record<string, unknown>) : {};
+  return {
+    product,
+    version,
+    organisation: organisation ?? null,
+    sso: { staff: providers.staff === true, customer: providers.customer === true },
+  };
 }
 
 function parseSessionInfo(value: unknown, what: string): SessionInfo {

@@ -7,24 +7,49 @@
 //!
 //! Between the steps the server keeps the half-finished sign-in in an HttpOnly cookie; this page
 //! keeps neither the password (the field is emptied once it has been sent) nor any token.
+//!
+//! When the server has an identity provider for staff (`/api/v1/info` says so), the page also
+//! offers "Sign in with your organisation": a plain link to the server's redirect, so the whole
+//! exchange with the provider happens between the server and the browser's address bar. A refused
+//! single sign-on comes back here as `?sso_error=CODE`, shown in words and then removed from the
+//! address bar so a reload does not repeat it.
 
 import {
+  fetchServerInfo,
   fetchSession,
   finishPasskeySignIn,
   signInWithPassword,
   signInWithSecondFactor,
+  staffSsoStartPath,
   startPasskeySignIn,
   type SecondFactor,
 } from "./api";
 import { element, Localized, type Message } from "./dom";
 import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
 import { alertRegion, field, form, submitButton, type Field, type SubmitButton } from "./forms";
-import type { Lang } from "./i18n";
+import type { Lang, MessageKey } from "./i18n";
 import { getPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { paths } from "./router";
 
 type Step = "password" | "code";
+
+/** The text for each refusal code the server's single sign-on callback sends back. */
+const ssoErrors: Readonly<Record<string, MessageKey>> = {
+  mfa_required: "ssoErrorMfaRequired",
+  no_account: "ssoErrorNoAccount",
+  no_role: "ssoErrorNoRole",
+  state: "ssoErrorState",
+  cancelled: "ssoErrorCancelled",
+  unavailable: "ssoErrorUnavailable",
+  claims_missing: "ssoErrorClaimsMissing",
+  failed: "ssoErrorFailed",
+};
+
+function ssoErrorMessage(code: string | null): MessageKey | null {
+  if (code === null) return null;
+  return Object.hasOwn(ssoErrors, code) ? ssoErrors[code]! : "ssoErrorFailed";
+}
 type CodeKind = "totp" | "recovery";
 
 export function signInPage(context: PageContext): Page {
@@ -111,6 +136,22 @@ export function signInPage(context: PageContext): Page {
     element("p", { class: "form-links" }, switchKind, startAgain),
   );
 
+  // Single sign-on: shown once the server says a staff identity provider is configured.
+  const ssoLink = texts.text(element("a", { class: "secondary sso-link", href: staffSsoStartPath, id: "sign-in-sso" }), "ssoSignIn");
+  const sso = element(
+    "div",
+    { class: "sso", hidden: "" },
+    texts.text(element("p", { class: "separator" }), "ssoOr"),
+    ssoLink,
+    texts.text(element("p", { class: "hint" }), "ssoHint"),
+  );
+  fetchServerInfo().then(
+    (info) => {
+      if (!disposed && info.sso.staff) sso.hidden = false;
+    },
+    (error: unknown) => logIfUnexpected("could not read the server information", error),
+  );
+
   const root = element(
     "div",
     { class: "page narrow" },
@@ -120,7 +161,14 @@ export function signInPage(context: PageContext): Page {
     passwordForm,
     passkeyPart,
     codeForm,
+    sso,
   );
+
+  const ssoError = ssoErrorMessage(new URLSearchParams(location.search).get("sso_error"));
+  if (ssoError !== null) {
+    alert.show({ key: ssoError });
+    history.replaceState(null, "", paths.signIn);
+  }
 
   // Someone who seems to be signed in already is better served by their account page.
   if (context.signedIn()) {

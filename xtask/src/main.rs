@@ -172,7 +172,8 @@ fn config_example() -> anyhow::Result<()> {
 }
 
 /// Installs the Debian packages the tests use if they are missing: Chromium for the browser
-/// tests, the PostgreSQL server for the store suite, and what the build needs.
+/// tests, the PostgreSQL server for the store suite, Node.js for the web client and the test
+/// OpenID Provider, openssl for that provider's certificate, and what the build needs.
 fn ensure_system_packages() -> anyhow::Result<()> {
     let mut missing = build_packages_missing();
     if !Path::new("/usr/bin/chromium").exists() {
@@ -183,6 +184,10 @@ fn ensure_system_packages() -> anyhow::Result<()> {
     }
     if which("node").is_none() {
         missing.extend(["nodejs", "npm"]);
+    }
+    // The test OpenID Provider (web/tests/oidc-provider.mjs) makes its certificate with it.
+    if which("openssl").is_none() {
+        missing.push("openssl");
     }
     if missing.is_empty() {
         return Ok(());

@@ -19,6 +19,10 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("rustls", &["edge"]),
     ("tokio-rustls", &["edge"]),
     ("rcgen", &["edge"]),
+    // Only the binary speaks OpenID Connect and makes outgoing HTTPS calls (to identity
+    // providers), through one client that trusts only the roots it is given.
+    ("openidconnect", &["trygg"]),
+    ("reqwest", &["trygg"]),
     // Only the store knows SQL.
     ("sqlx", &["store"]),
     // Only the vault does symmetric encryption.

@@ -31,6 +31,8 @@ pub struct Config {
     pub vault: Vault,
     pub audit: Audit,
     pub sessions: Sessions,
+    pub staff_idp: StaffIdp,
+    pub customer_idp: CustomerIdp,
     pub log: Log,
 }
 
@@ -169,6 +171,71 @@ section! {
 }
 
 section! {
+    /// Single sign-on for staff with OpenID Connect (authorisation code flow with PKCE). Off
+    /// unless `issuer` is set. The provider must assert multi-factor authentication (`amr` per
+    /// RFC 8176, or one of `mfa_acr_values`); sign-ins without it are refused. Only existing staff
+    /// accounts can sign in: the first sign-in links the provider's subject to the active account
+    /// with the same verified e-mail address; nobody is created by signing in.
+    struct StaffIdp in "staff_idp" {
+        /// Issuer URL of the identity provider (https only), for example
+        /// `https://login.example.se/realms/staff`; its `/.well-known/openid-configuration`
+        /// is read at start-up.
+        issuer: Option<String> = None,
+        /// The client id Trygg is registered with at the provider.
+        client_id: String = String::new(),
+        /// The client secret (give it as `client_secret_file` or
+        /// `TRYGG_STAFF_IDP__CLIENT_SECRET_FILE`).
+        client_secret: Option<Secret> = None,
+        /// PEM file of certificate authorities to trust for the provider instead of the system's
+        /// (for a provider with a private CA).
+        ca_file: Option<PathBuf> = None,
+        /// Scopes to ask for; `openid` is always included.
+        scopes: Vec<String> = vec!["openid".into(), "email".into(), "profile".into()],
+        /// The ID token claim that lists the person's groups or roles at the provider.
+        roles_claim: String = String::from("groups"),
+        /// Which provider group or role value grants which Trygg role (admin, security_officer,
+        /// dpo, supervisor, adviser, auditor). When set, a session gets only the roles that both
+        /// the Trygg account holds and the provider asserts; empty means the provider's groups
+        /// are not consulted and the account's roles apply.
+        role_mapping: BTreeMap<String, String> = BTreeMap::new(),
+        /// `amr` values that by themselves mean multi-factor at this provider, on top of RFC 8176
+        /// (`mfa`, or two kinds of factor such as `pwd` and `otp`).
+        mfa_amr_values: Vec<String> = Vec::new(),
+        /// `acr` values that mean multi-factor at this provider; they are also requested.
+        mfa_acr_values: Vec<String> = Vec::new(),
+    }
+}
+
+section! {
+    /// Customer identification with an e-ID broker over OpenID Connect (authorisation code flow
+    /// with PKCE). Off unless `issuer` is set. The verified name and personal identity number
+    /// are stored encrypted under the customer's own data key and shown masked to the host. The
+    /// e-ID must be multi-factor (as BankID and Freja eID+ are), asserted as for `staff_idp`.
+    struct CustomerIdp in "customer_idp" {
+        /// Issuer URL of the e-ID broker (https only).
+        issuer: Option<String> = None,
+        /// The client id Trygg is registered with at the broker.
+        client_id: String = String::new(),
+        /// The client secret (give it as `client_secret_file` or
+        /// `TRYGG_CUSTOMER_IDP__CLIENT_SECRET_FILE`).
+        client_secret: Option<Secret> = None,
+        /// PEM file of certificate authorities to trust for the broker instead of the system's.
+        ca_file: Option<PathBuf> = None,
+        /// Scopes to ask for; `openid` is always included.
+        scopes: Vec<String> = vec!["openid".into(), "profile".into()],
+        /// The ID token claim with the person's verified full name.
+        name_claim: String = String::from("name"),
+        /// The ID token claim with the verified Swedish personal identity number (12 digits).
+        personal_number_claim: String = String::from("personal_identity_number"),
+        /// `amr` values that by themselves mean multi-factor at this broker, on top of RFC 8176.
+        mfa_amr_values: Vec<String> = Vec::new(),
+        /// `acr` values that mean multi-factor at this broker (for example the Swedish
+        /// `http://id.elegnamnden.se/loa/1.0/loa3`); they are also requested.
+        mfa_acr_values: Vec<String> = Vec::new(),
+    }
+}
+
+section! {
     /// Logging. Logs never contain content, secrets, tokens, e-mail or IP addresses.
     struct Log in "log" {
         /// `human` for a terminal, `json` for a log collector.
@@ -243,6 +310,8 @@ impl Config {
             vault: Vault,
             audit: Audit,
             sessions: Sessions,
+            staff_idp: StaffIdp,
+            customer_idp: CustomerIdp,
             log: Log,
         }
         let whole: Whole =
@@ -264,6 +333,8 @@ impl Config {
             vault: whole.vault,
             audit: whole.audit,
             sessions: whole.sessions,
+            staff_idp: whole.staff_idp,
+            customer_idp: whole.customer_idp,
             log: whole.log,
         };
         config.validate()?;
@@ -346,6 +417,46 @@ impl Config {
                 ));
             }
         }
+        validate_idp(
+            "staff_idp",
+            self.staff_idp.issuer.as_deref(),
+            &self.staff_idp.client_id,
+            self.staff_idp.client_secret.is_some(),
+        )?;
+        validate_idp(
+            "customer_idp",
+            self.customer_idp.issuer.as_deref(),
+            &self.customer_idp.client_id,
+            self.customer_idp.client_secret.is_some(),
+        )?;
+        const ROLES: &[&str] = &[
+            "admin",
+            "security_officer",
+            "dpo",
+            "supervisor",
+            "adviser",
+            "auditor",
+        ];
+        for (group, role) in &self.staff_idp.role_mapping {
+            if !ROLES.contains(&role.as_str()) {
+                return Err(key_error(
+                    &format!("staff_idp.role_mapping.{group}"),
+                    "expected one of admin, security_officer, dpo, supervisor, adviser, auditor",
+                ));
+            }
+        }
+        for (key, claim) in [
+            ("staff_idp.roles_claim", &self.staff_idp.roles_claim),
+            ("customer_idp.name_claim", &self.customer_idp.name_claim),
+            (
+                "customer_idp.personal_number_claim",
+                &self.customer_idp.personal_number_claim,
+            ),
+        ] {
+            if claim.is_empty() {
+                return Err(key_error(key, "expected the name of an ID token claim"));
+            }
+        }
         if self.vault.kek.is_some() && !is_identifier(&self.vault.kek_id) {
             return Err(key_error(
                 "vault.kek_id",
@@ -365,6 +476,8 @@ impl Config {
             self.vault.effective(),
             self.audit.effective(),
             self.sessions.effective(),
+            self.staff_idp.effective(),
+            self.customer_idp.effective(),
             self.log.effective(),
         ]
         .into_iter()
@@ -451,6 +564,8 @@ fn describe() -> Vec<SectionDoc> {
         Vault::describe(),
         Audit::describe(),
         Sessions::describe(),
+        StaffIdp::describe(),
+        CustomerIdp::describe(),
         Log::describe(),
     ]
 }
@@ -570,6 +685,43 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
         .map_err(|error| format!("cannot read secret file {}: {error}", path.display()))?;
     // A trailing newline is an artefact of how the file was written, never part of a secret.
     Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// An identity provider is off without an issuer; with one it needs https, a client id and a
+/// client secret (Trygg is a confidential client).
+fn validate_idp(
+    section: &str,
+    issuer: Option<&str>,
+    client_id: &str,
+    has_secret: bool,
+) -> Result<(), ConfigError> {
+    let Some(issuer) = issuer else {
+        return Ok(());
+    };
+    let key_error = |key: &str, message: &str| ConfigError::Key {
+        key: format!("{section}.{key}"),
+        message: message.into(),
+    };
+    let host = issuer.strip_prefix("https://").unwrap_or_default();
+    if host.is_empty() || host.starts_with('/') || issuer.contains(['?', '#', ' ']) {
+        return Err(key_error(
+            "issuer",
+            "expected the provider's https:// issuer URL (no query or fragment)",
+        ));
+    }
+    if client_id.is_empty() {
+        return Err(key_error(
+            "client_id",
+            "expected the client id Trygg is registered with at the provider",
+        ));
+    }
+    if !has_secret {
+        return Err(key_error(
+            "client_secret",
+            "expected the client secret (as client_secret_file in production)",
+        ));
+    }
+    Ok(())
 }
 
 fn is_identifier(text: &str) -> bool {

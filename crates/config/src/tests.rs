@@ -199,3 +199,67 @@ fn example_loads_as_the_defaults() {
     let loaded = Config::load(Some(&path), Vec::new()).unwrap();
     assert_eq!(loaded.effective(), Config::default().effective());
 }
+
+#[test]
+fn identity_providers_are_off_by_default_and_checked_when_set() {
+    let config = Config::load(None, env(&[])).unwrap();
+    assert!(config.staff_idp.issuer.is_none());
+    assert!(config.customer_idp.issuer.is_none());
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = write(dir.path(), "secret", "s3cret\n");
+    let config = load_text(
+        &format!(
+            "[staff_idp]\nissuer = \"https://idp.example.se\"\nclient_id = \"trygg\"\n\
+             client_secret_file = \"{}\"\nrole_mapping = {{ \"g-adv\" = \"adviser\" }}\n",
+            secret.display()
+        ),
+        &[
+            ("TRYGG_STAFF_IDP__SCOPES", "openid, email"),
+            ("TRYGG_STAFF_IDP__MFA_ACR_VALUES", "loa3"),
+            (
+                "TRYGG_CUSTOMER_IDP__ISSUER",
+                "https://eid.example.se/broker",
+            ),
+            ("TRYGG_CUSTOMER_IDP__CLIENT_ID", "trygg-eid"),
+            ("TRYGG_CUSTOMER_IDP__CLIENT_SECRET", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        config.staff_idp.client_secret.as_ref().unwrap().expose(),
+        "s3cret"
+    );
+    assert_eq!(config.staff_idp.scopes, ["openid", "email"]);
+    assert_eq!(config.staff_idp.mfa_acr_values, ["loa3"]);
+    assert_eq!(config.staff_idp.role_mapping["g-adv"], "adviser");
+    assert_eq!(
+        config.effective()["staff_idp.client_secret"],
+        "(set)",
+        "never the secret itself"
+    );
+
+    type Case<'a> = (&'a str, &'a str);
+    let cases: &[Case] = &[
+        (
+            "[staff_idp]\nissuer = \"http://idp.example.se\"\nclient_id = \"t\"\nclient_secret = \"s\"\n",
+            "config key `staff_idp.issuer`: expected the provider's https:// issuer URL",
+        ),
+        (
+            "[staff_idp]\nissuer = \"https://idp.example.se\"\nclient_secret = \"s\"\n",
+            "config key `staff_idp.client_id`",
+        ),
+        (
+            "[customer_idp]\nissuer = \"https://idp.example.se\"\nclient_id = \"t\"\n",
+            "config key `customer_idp.client_secret`",
+        ),
+        (
+            "[staff_idp]\nrole_mapping = { \"g\" = \"root\" }\n",
+            "config key `staff_idp.role_mapping.g`: expected one of admin",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = load_text(text, &[]).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}

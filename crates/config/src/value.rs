@@ -2,6 +2,7 @@
 //! from an environment variable, and shown in a change fingerprint. [`Secret`] is the one type
 //! that is never shown and never serialised.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -144,6 +145,63 @@ impl ConfigValue for LogFormat {
             "human" | "json" => Ok(toml::Value::String(text.to_owned())),
             _ => Err(format!("expected `human` or `json`, got {text:?}")),
         }
+    }
+}
+
+/// A list of words, written `a,b,c` in the environment.
+impl ConfigValue for Vec<String> {
+    fn example(&self) -> Option<String> {
+        let items = self.iter().cloned().map(toml::Value::String).collect();
+        Some(toml::Value::Array(items).to_string())
+    }
+
+    fn from_env(text: &str) -> Result<toml::Value, String> {
+        let items = text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| toml::Value::String(item.to_owned()))
+            .collect();
+        Ok(toml::Value::Array(items))
+    }
+}
+
+/// A table of words to words, written `key=value,key2=value2` in the environment.
+impl ConfigValue for BTreeMap<String, String> {
+    fn example(&self) -> Option<String> {
+        let pairs: Vec<String> = self
+            .iter()
+            .map(|(key, value)| {
+                format!(
+                    "{} = {}",
+                    toml::Value::String(key.clone()),
+                    toml::Value::String(value.clone())
+                )
+            })
+            .collect();
+        Some(if pairs.is_empty() {
+            "{}".into()
+        } else {
+            format!("{{ {} }}", pairs.join(", "))
+        })
+    }
+
+    fn from_env(text: &str) -> Result<toml::Value, String> {
+        let mut table = toml::Table::new();
+        for pair in text
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+        {
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                format!("expected key=value pairs separated by commas, got {pair:?}")
+            })?;
+            table.insert(
+                key.trim().to_owned(),
+                toml::Value::String(value.trim().to_owned()),
+            );
+        }
+        Ok(toml::Value::Table(table))
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Info {
     pub version: String,
     /// The organisation this server belongs to, once one is set up.
     pub organisation: Option<String>,
+    /// Which single sign-on providers are configured (the sign-in page offers them).
+    pub sso: crate::sso::SsoAvailability,
 }
 
 /// The health answer.
@@ -68,8 +70,11 @@ pub struct ApiError {
         crate::passkey::register_finish,
         crate::passkey::sign_in_start,
         crate::passkey::sign_in_finish,
+        crate::sso::start,
+        crate::sso::callback,
+        crate::sso::customer_identity,
     ),
-    components(schemas(Info, Health, ApiError))
+    components(schemas(Info, Health, ApiError, crate::sso::SsoAvailability))
 )]
 struct ApiDoc;
 

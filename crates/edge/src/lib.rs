@@ -18,6 +18,7 @@ mod headers;
 pub mod identity;
 mod metrics;
 pub mod passkey;
+pub mod sso;
 pub mod tls;
 
 use std::future::Future;
@@ -69,6 +70,8 @@ pub trait Services: Send + Sync + 'static {
 
     /// Passkeys: registration, the list, removal and passkey sign-in.
     fn passkeys(&self) -> &dyn passkey::PasskeyApi;
+    /// Single sign-on with OpenID Connect (staff and customer e-ID).
+    fn sso(&self) -> &dyn sso::SsoApi;
 }
 
 impl AppState {
@@ -98,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::routes())
         .merge(admin::routes())
         .merge(passkey::routes())
+        .merge(sso::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(identity::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(

@@ -41,16 +41,20 @@ pub struct SessionRow {
     pub last_seen_ms: i64,
     pub revoked_at_ms: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// Comma-separated roles this session is limited to (a subset of the account's), or `None`
+    /// for all of the account's roles. Set by single sign-on from the roles the provider asserts.
+    pub roles_limit: Option<String>,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, kind, email_index, email_enc, display_name_enc, roles, status, \
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "id, kind, email_index, email_enc, display_name_enc, roles, status, \
                                created_at_ms, updated_at_ms";
 const SESSION_COLUMNS: &str = "id, lookup_key, account_id, auth_method, mfa_at_ms, device, risk, \
-                               created_at_ms, last_seen_ms, revoked_at_ms, revoked_reason";
+                               created_at_ms, last_seen_ms, revoked_at_ms, revoked_reason, roles_limit";
 /// [`SESSION_COLUMNS`] of the table aliased `s`, under their own names.
 const SESSION_COLUMNS_OF_S: &str = "s.id, s.lookup_key, s.account_id, s.auth_method, s.mfa_at_ms, \
                                     s.device, s.risk, s.created_at_ms, s.last_seen_ms, \
-                                    s.revoked_at_ms, s.revoked_reason";
+                                    s.revoked_at_ms, s.revoked_reason, s.roles_limit";
 /// [`ACCOUNT_COLUMNS`] of the table aliased `a`, named with the prefix `a_`.
 const ACCOUNT_COLUMNS_AS_A: &str =
     "a.id AS a_id, a.kind AS a_kind, a.email_index AS a_email_index, \
@@ -291,7 +295,7 @@ impl Tx {
         with_tx!(self, |conn, Db| {
             sqlx::query(&format!(
                 "INSERT INTO sessions ({SESSION_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
             ))
             .bind(row.id.as_str())
             .bind(row.lookup_key.as_slice())
@@ -304,6 +308,7 @@ impl Tx {
             .bind(row.last_seen_ms)
             .bind(row.revoked_at_ms)
             .bind(row.revoked_reason.as_deref())
+            .bind(row.roles_limit.as_deref())
             .execute(&mut *conn)
             .await?;
         });
@@ -595,7 +600,7 @@ impl Store {
     }
 }
 
-fn decode_account<R: Row>(row: &R) -> Result<AccountRow, sqlx::Error>
+pub(crate) fn decode_account<R: Row>(row: &R) -> Result<AccountRow, sqlx::Error>
 where
     for<'r> &'r str: sqlx::ColumnIndex<R>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -648,5 +653,6 @@ where
         last_seen_ms: row.try_get("last_seen_ms")?,
         revoked_at_ms: row.try_get("revoked_at_ms")?,
         revoked_reason: row.try_get("revoked_reason")?,
+        roles_limit: row.try_get("roles_limit")?,
     })
 }

@@ -14,6 +14,7 @@
 
 mod audit_log;
 mod data_keys;
+mod federation;
 mod identity;
 mod migrations;
 mod passkeys;
@@ -30,6 +31,7 @@ use sqlx::{ConnectOptions as _, Connection as _};
 
 pub use audit_log::{AuditLogSnapshot, AuditWriter, GroupCommitter};
 pub use data_keys::WrappedKeyRow;
+pub use federation::VerifiedIdentityRow;
 pub use identity::{AccountRow, SessionRow};
 pub use migrations::MIGRATIONS;
 pub use passkeys::PasskeyRow;

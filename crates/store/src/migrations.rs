@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_passkeys.sql"),
         postgres: include_str!("../migrations/postgres/0003_passkeys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "federation",
+        sqlite: include_str!("../migrations/sqlite/0004_federation.sql"),
+        postgres: include_str!("../migrations/postgres/0004_federation.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -485,6 +485,7 @@ fn session(id: &str, lookup: u8, account_id: &str) -> store::SessionRow {
         last_seen_ms: 10,
         revoked_at_ms: None,
         revoked_reason: None,
+        roles_limit: None,
     }
 }
 

@@ -184,6 +184,17 @@ impl AccountService {
         Ok(service)
     }
 
+    /// The store, the key service and the audit writer, for the single sign-on service, which
+    /// shares them (and this service's session rules) rather than keeping its own.
+    pub(crate) fn parts(&self) -> (&Store, &Arc<KeyService>, &AuditWriter) {
+        (&self.store, &self.keys, &self.audit)
+    }
+
+    /// The blind-index key that finds accounts by e-mail address.
+    pub(crate) fn lookup_key(&self) -> &DataKey {
+        &self.lookup
+    }
+
     /// Creates the first administrator with a one-time enrolment link. Refused once any
     /// administrator exists: later accounts are invited by administrators.
     pub async fn bootstrap(&self, email: &str, display_name: &str) -> anyhow::Result<Bootstrapped> {
@@ -345,8 +356,12 @@ impl AccountService {
         Ok(outcome)
     }
 
-    /// The only way a staff session comes into being: it needs the proof of a second factor.
-    async fn issue_session(
+    /// The only way a session comes into being: it needs the proof of a second factor (or of a
+    /// multi-factor sign-in at an identity provider). `roles_limit` narrows the session to some
+    /// of the account's roles (single sign-on passes the roles the provider also asserted).
+    // Each argument is one fact the session records; a struct for them would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn issue_session(
         &self,
         tx: &mut Tx,
         account_id: &str,
@@ -354,6 +369,7 @@ impl AccountService {
         first_factor: &str,
         context: &RequestContext,
         now: i64,
+        roles_limit: Option<String>,
     ) -> Result<(SessionToken, SessionRow), ApiError> {
         let token = SessionToken::generate();
         // A passkey is both factors at once: its method is just "passkey".
@@ -373,9 +389,10 @@ impl AccountService {
             last_seen_ms: now,
             revoked_at_ms: None,
             revoked_reason: None,
+            roles_limit: roles_limit.clone(),
         };
         tx.insert_session(&row).await.map_err(internal)?;
-        let event = Event::new(
+        let mut event = Event::new(
             now,
             format!("account:{account_id}"),
             "session.created",
@@ -383,6 +400,9 @@ impl AccountService {
         )
         .target(format!("session:{}", row.id))
         .detail("method", method);
+        if let Some(roles) = roles_limit {
+            event = event.detail("roles_limit", roles);
+        }
         self.audit
             .append(tx, vec![event], now)
             .await
@@ -390,7 +410,7 @@ impl AccountService {
         Ok((token, row))
     }
 
-    async fn subject_key(&self, account_id: &str) -> Result<DataKey, ApiError> {
+    pub(crate) async fn subject_key(&self, account_id: &str) -> Result<DataKey, ApiError> {
         self.keys
             .open(&self.store, &subject_key_ref(account_id))
             .await
@@ -419,14 +439,20 @@ impl AccountService {
         })
     }
 
-    async fn current_of(
+    pub(crate) async fn current_of(
         &self,
         token: &SessionToken,
         row: &SessionRow,
         account: &AccountRow,
     ) -> Result<Current, ApiError> {
+        let mut account_view = self.view(account).await?;
+        if let Some(limit) = &row.roles_limit {
+            account_view
+                .roles
+                .retain(|role| limit.split(',').any(|allowed| allowed == role));
+        }
         Ok(Current {
-            account: self.view(account).await?,
+            account: account_view,
             session: SessionView {
                 id: row.id.clone(),
                 auth_method: row.auth_method.clone(),
@@ -441,7 +467,7 @@ impl AccountService {
 
     /// The live session and account behind a session token, or 401. Expired sessions are
     /// revoked (and audited) on the spot.
-    async fn authenticate(
+    pub(crate) async fn authenticate(
         &self,
         token_text: &str,
     ) -> Result<(SessionToken, SessionRow, AccountRow), ApiError> {
@@ -512,7 +538,7 @@ impl AccountService {
     }
 
     /// Writes an event that records no other change (a refused attempt) through group commit.
-    async fn record(&self, event: Event) {
+    pub(crate) async fn record(&self, event: Event) {
         let result = match &self.audit_queue {
             Some(queue) => queue.record(event).await,
             None => {
@@ -660,7 +686,7 @@ impl AccountService {
     /// Asks the policy whether `account`, on session `session`, may do `A` to `resource`. Every
     /// decision is a security event (with the policies that decided, never personal data); a
     /// refusal is also audited. The `Allowed<A>` it returns is what the operation requires.
-    async fn authorize<A: Action>(
+    pub(crate) async fn authorize<A: Action>(
         &self,
         account: &AccountRow,
         session: &SessionRow,
@@ -668,7 +694,7 @@ impl AccountService {
         request: &RequestContext,
     ) -> Result<Allowed<A>, ApiError> {
         let now = now_ms();
-        let principal = principal_of(account);
+        let principal = principal_limited(account, session.roles_limit.as_deref());
         let context = policy::Context {
             auth_method: session.auth_method.clone(),
             mfa_age_secs: session.mfa_at_ms.map_or(u64::MAX, |at| {
@@ -1024,7 +1050,15 @@ impl IdentityApi for AccountService {
             };
             let used_recovery = request.recovery_code.is_some();
             let (token, row) = self
-                .issue_session(&mut tx, &account_id, proof, first_factor, context, now)
+                .issue_session(
+                    &mut tx,
+                    &account_id,
+                    proof,
+                    first_factor,
+                    context,
+                    now,
+                    None,
+                )
                 .await?;
             if used_recovery {
                 let event = Event::new(
@@ -1270,7 +1304,7 @@ impl IdentityApi for AccountService {
                 .await
                 .map_err(internal)?;
             let (token, row) = self
-                .issue_session(&mut tx, &account.id, proof, "password", context, now)
+                .issue_session(&mut tx, &account.id, proof, "password", context, now, None)
                 .await?;
             tx.commit().await.map_err(internal)?;
             self.throttle_succeed(&keys[..1]);
@@ -1424,7 +1458,7 @@ impl IdentityApi for AccountService {
                 .await
                 .map_err(internal)?;
             let (session_token, row) = self
-                .issue_session(&mut tx, &account.id, proof, "password", context, now)
+                .issue_session(&mut tx, &account.id, proof, "password", context, now, None)
                 .await?;
             tx.commit().await.map_err(internal)?;
             let account = self
@@ -1823,11 +1857,21 @@ pub fn normalise_email(text: &str) -> Option<String> {
 
 /// The account as a policy principal. Unknown role names are dropped (they grant nothing);
 /// teams arrive with account management, until then everyone is in the organisation's one team.
-fn principal_of(account: &AccountRow) -> Principal {
+pub(crate) fn principal_of(account: &AccountRow) -> Principal {
+    principal_limited(account, None)
+}
+
+/// The account as a policy principal acting through a session limited to `roles_limit` (a
+/// comma-separated subset of its roles; `None` for all of them).
+fn principal_limited(account: &AccountRow, roles_limit: Option<&str>) -> Principal {
     if account.kind == "customer" {
         return Principal::customer(policy::CustomerId::new(account.id.clone()));
     }
-    let roles = account.roles.split(',').filter_map(policy::Role::parse);
+    let roles = account
+        .roles
+        .split(',')
+        .filter(|role| roles_limit.is_none_or(|limit| limit.split(',').any(|r| r == *role)))
+        .filter_map(policy::Role::parse);
     let status =
         policy::StaffStatus::parse(&account.status).unwrap_or(policy::StaffStatus::Disabled);
     Principal::staff(
@@ -1838,11 +1882,11 @@ fn principal_of(account: &AccountRow) -> Principal {
     )
 }
 
-fn subject_key_ref(account_id: &str) -> String {
+pub(crate) fn subject_key_ref(account_id: &str) -> String {
     format!("subject:{account_id}")
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let bytes: [u8; 16] = vault::random_bytes();
     hex::encode(bytes)
 }
@@ -1862,7 +1906,7 @@ fn mfa_method_name(proof: &MfaVerified) -> &'static str {
 
 /// The throttling key of a request's source: the address, or its /64 for IPv6 (one host usually
 /// has a whole /64).
-fn source_key(context: &RequestContext) -> String {
+pub(crate) fn source_key(context: &RequestContext) -> String {
     match context.source {
         Some(std::net::IpAddr::V4(ip)) => format!("source:{ip}"),
         Some(std::net::IpAddr::V6(ip)) => {
@@ -1944,7 +1988,7 @@ fn password_rejected(rejection: PasswordRejection) -> ApiError {
 }
 
 /// Logs the cause (never request content) and answers with a generic 500.
-fn internal(error: impl std::fmt::Display) -> ApiError {
+pub(crate) fn internal(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(%error, "identity operation failed");
     ApiError::new(
         500,

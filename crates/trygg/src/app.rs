@@ -30,6 +30,7 @@ pub struct Server {
     pub audit: AuditWriter,
     pub audit_queue: GroupCommitter,
     pub accounts: Arc<AccountService>,
+    pub sso: Arc<crate::sso::SsoService>,
     pub organisation: Option<String>,
     tls: edge::tls::TlsConfig,
     listener: TcpListener,
@@ -151,6 +152,7 @@ impl Server {
             )
             .await?,
         );
+        let sso = Arc::new(crate::sso::SsoService::new(accounts.clone(), &config)?);
         Ok(Server {
             config,
             store,
@@ -158,6 +160,7 @@ impl Server {
             audit,
             audit_queue,
             accounts,
+            sso,
             organisation,
             tls,
             listener,
@@ -192,6 +195,7 @@ impl Server {
             store: self.store.clone(),
             keys: self.keys.clone(),
             accounts: self.accounts.clone(),
+            sso: self.sso.clone(),
         });
         let state = edge::AppState::new(
             self.store.clone(),

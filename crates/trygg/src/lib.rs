@@ -12,3 +12,4 @@ pub mod keys;
 pub mod logging;
 pub mod services;
 pub mod signing;
+pub mod sso;

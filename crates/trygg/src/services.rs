@@ -10,6 +10,7 @@ use store::Store;
 use crate::accounts::AccountService;
 use crate::demo;
 use crate::keys::KeyService;
+use crate::sso::SsoService;
 
 /// The services of a running server.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ pub struct Wired {
     pub store: Store,
     pub keys: Arc<KeyService>,
     pub accounts: Arc<AccountService>,
+    pub sso: Arc<SsoService>,
 }
 
 impl edge::Services for Wired {
@@ -33,6 +35,7 @@ impl edge::Services for Wired {
                 product: "Trygg".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
                 organisation,
+                sso: edge::sso::SsoApi::availability(&*self.sso),
             }
         })
     }
@@ -47,5 +50,9 @@ impl edge::Services for Wired {
 
     fn passkeys(&self) -> &dyn edge::passkey::PasskeyApi {
         &*self.accounts
+    }
+
+    fn sso(&self) -> &dyn edge::sso::SsoApi {
+        &*self.sso
     }
 }

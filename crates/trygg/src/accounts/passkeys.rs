@@ -578,7 +578,7 @@ impl PasskeyApi for AccountService {
             let keys = vec![format!("mfa:{}", account.id)];
             self.throttle_check(&keys, now)?;
             let (token, row) = self
-                .issue_session(&mut tx, &account.id, proof, "passkey", context, now)
+                .issue_session(&mut tx, &account.id, proof, "passkey", context, now, None)
                 .await?;
             tx.commit().await.map_err(internal)?;
             self.throttle_succeed(&keys);

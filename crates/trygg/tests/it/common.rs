@@ -147,9 +147,17 @@ pub fn client_config(
     data_dir: &Path,
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Arc<rustls::ClientConfig> {
+    client_config_trusting(&data_dir.join("tls-cert.pem"), versions)
+}
+
+/// A TLS client that trusts exactly the certificates in the PEM file `cert_file`.
+pub fn client_config_trusting(
+    cert_file: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject as _;
     let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_file_iter(data_dir.join("tls-cert.pem"))
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(cert_file)
         .expect("the generated certificate exists")
     {
         roots

@@ -60,7 +60,14 @@ impl<'a> Client<'a> {
             let pair = value.split(';').next().unwrap_or_default();
             let (cookie, cookie_value) = pair.split_once('=').unwrap();
             assert!(cookie.starts_with("__Host-"), "{value}");
-            for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+            // The single sign-on binding cookie must survive the top-level return from the
+            // identity provider, so it alone is Lax; every other cookie is Strict.
+            let same_site = if cookie == "__Host-trygg-sso" {
+                "SameSite=Lax"
+            } else {
+                "SameSite=Strict"
+            };
+            for attribute in ["Secure", "HttpOnly", same_site, "Path=/"] {
                 assert!(value.contains(attribute), "{value} lacks {attribute}");
             }
             self.cookies.retain(|(name, _)| name != cookie);

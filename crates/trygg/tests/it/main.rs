@@ -10,3 +10,4 @@ mod passkeys;
 mod postgres;
 mod redaction;
 mod server;
+mod sso;
