@@ -44,7 +44,7 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
 ];
 
 /// Crates that make decisions or hold keys and therefore do no async IO.
-const NO_RUNTIME: &[&str] = &["audit", "vault", "config", "policy"];
+const NO_RUNTIME: &[&str] = &["audit", "vault", "config", "policy", "meeting"];
 
 /// Package registry hosts that must not be named in the repository.
 const REGISTRY_HOSTS: &[&str] = &[
