@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_federation.sql"),
         postgres: include_str!("../migrations/postgres/0004_federation.sql"),
     },
+    Migration {
+        version: 5,
+        name: "meetings",
+        sqlite: include_str!("../migrations/sqlite/0005_meetings.sql"),
+        postgres: include_str!("../migrations/postgres/0005_meetings.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

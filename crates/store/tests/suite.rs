@@ -827,3 +827,100 @@ async fn passkeys_are_kept_found_updated_and_removed() {
         assert!(store.passkeys_of("a1").await.unwrap().is_empty());
     }
 }
+
+fn meeting_row(id: &str, host: &str) -> store::MeetingRow {
+    store::MeetingRow {
+        id: id.into(),
+        host_account_id: host.into(),
+        title_enc: b"sealed-title".to_vec(),
+        passcode_phc: Some("$argon2id$v=19$passcode".into()),
+        starts_at_ms: 1_000,
+        ends_at_ms: 2_000,
+        status: "scheduled".into(),
+        created_at_ms: 10,
+        updated_at_ms: 10,
+    }
+}
+
+#[tokio::test]
+async fn meetings_invitations_and_consents_are_kept() {
+    let backends = backends().await;
+    let m1 = "0123456789abcdef0123456789abcdef";
+    let m2 = "fedcba9876543210fedcba9876543210";
+    for store in &backends.stores {
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_account(&account("a1", b"index-1", "adviser"))
+            .await
+            .unwrap();
+        tx.insert_meeting(&meeting_row(m2, "a1")).await.unwrap();
+        tx.insert_meeting(&store::MeetingRow {
+            starts_at_ms: 500,
+            ..meeting_row(m1, "a1")
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        // Ids are exactly 32 characters, and a window must end after it starts.
+        for bad in [
+            meeting_row("short", "a1"),
+            store::MeetingRow {
+                ends_at_ms: 1_000,
+                ..meeting_row("00000000000000000000000000000000", "a1")
+            },
+        ] {
+            let mut tx = store.begin().await.unwrap();
+            assert!(tx.insert_meeting(&bad).await.is_err(), "{bad:?}");
+            tx.rollback().await.unwrap();
+        }
+
+        let listed = store.meetings_of_host("a1").await.unwrap();
+        assert_eq!(
+            listed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            [m1, m2],
+            "soonest first"
+        );
+
+        let mut tx = store.begin().await.unwrap();
+        let changed = store::MeetingRow {
+            passcode_phc: None,
+            updated_at_ms: 20,
+            ..meeting_row(m2, "a1")
+        };
+        assert!(tx.update_meeting(&changed).await.unwrap());
+        assert!(tx.finish_meeting(m1, "cancelled", 30).await.unwrap());
+        assert!(!tx.finish_meeting(m1, "ended", 31).await.unwrap(), "once");
+        assert!(
+            !tx.update_meeting(&meeting_row(m1, "a1")).await.unwrap(),
+            "a cancelled meeting is not edited"
+        );
+        tx.insert_invitation("i1", m2, b"sealed-address", 40)
+            .await
+            .unwrap();
+        tx.insert_consent(&store::ConsentRow {
+            id: "c1".into(),
+            subject: "guest:abc".into(),
+            meeting_id: Some(m2.into()),
+            purpose: "recording".into(),
+            notice_version: "2026-11".into(),
+            choice: "refused".into(),
+            at_ms: 50,
+        })
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(store.meeting(m2).await.unwrap(), Some(changed));
+        assert_eq!(
+            store.meeting(m1).await.unwrap().unwrap().status,
+            "cancelled"
+        );
+        assert!(store.meeting("nobody").await.unwrap().is_none());
+        let consents = store.consents_of("guest:abc").await.unwrap();
+        assert_eq!(consents.len(), 1);
+        assert_eq!(
+            (consents[0].purpose.as_str(), consents[0].choice.as_str()),
+            ("recording", "refused")
+        );
+    }
+}
