@@ -16,6 +16,7 @@ mod assets;
 pub mod extract;
 mod headers;
 pub mod identity;
+pub mod meetings;
 mod metrics;
 pub mod passkey;
 pub mod sso;
@@ -70,6 +71,9 @@ pub trait Services: Send + Sync + 'static {
 
     /// Passkeys: registration, the list, removal and passkey sign-in.
     fn passkeys(&self) -> &dyn passkey::PasskeyApi;
+
+    /// Booking meetings.
+    fn meetings(&self) -> &dyn meetings::MeetingsApi;
     /// Single sign-on with OpenID Connect (staff and customer e-ID).
     fn sso(&self) -> &dyn sso::SsoApi;
 }
@@ -101,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::routes())
         .merge(admin::routes())
         .merge(passkey::routes())
+        .merge(meetings::routes())
         .merge(sso::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(identity::refuse_cross_site))

@@ -190,6 +190,12 @@ impl AccountService {
         (&self.store, &self.keys, &self.audit)
     }
 
+    /// The Argon2id hasher and its concurrency limit, shared with meeting passcodes so that the
+    /// memory bound holds for all hashing together.
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
     /// The blind-index key that finds accounts by e-mail address.
     pub(crate) fn lookup_key(&self) -> &DataKey {
         &self.lookup
@@ -1758,7 +1764,7 @@ impl AccountsApi for AccountService {
 }
 
 /// The one team every account is in until teams can be configured.
-const TEAM: &str = "organisation";
+pub(crate) const TEAM: &str = "organisation";
 
 /// A person's name as given, trimmed: 1 to 200 characters, no control characters.
 fn valid_name(text: &str) -> Option<String> {

@@ -31,6 +31,7 @@ pub struct Server {
     pub audit_queue: GroupCommitter,
     pub accounts: Arc<AccountService>,
     pub sso: Arc<crate::sso::SsoService>,
+    pub meetings: Arc<crate::meetings::MeetingService>,
     pub organisation: Option<String>,
     tls: edge::tls::TlsConfig,
     listener: TcpListener,
@@ -153,6 +154,7 @@ impl Server {
             .await?,
         );
         let sso = Arc::new(crate::sso::SsoService::new(accounts.clone(), &config)?);
+        let meetings = Arc::new(crate::meetings::MeetingService::new(accounts.clone()));
         Ok(Server {
             config,
             store,
@@ -161,6 +163,7 @@ impl Server {
             audit_queue,
             accounts,
             sso,
+            meetings,
             organisation,
             tls,
             listener,
@@ -196,6 +199,7 @@ impl Server {
             keys: self.keys.clone(),
             accounts: self.accounts.clone(),
             sso: self.sso.clone(),
+            meetings: self.meetings.clone(),
         });
         let state = edge::AppState::new(
             self.store.clone(),

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod demo;
 pub mod keys;
 pub mod logging;
+pub mod meetings;
 pub mod services;
 pub mod signing;
 pub mod sso;

@@ -19,6 +19,7 @@ pub struct Wired {
     pub keys: Arc<KeyService>,
     pub accounts: Arc<AccountService>,
     pub sso: Arc<SsoService>,
+    pub meetings: Arc<crate::meetings::MeetingService>,
 }
 
 impl edge::Services for Wired {
@@ -50,6 +51,10 @@ impl edge::Services for Wired {
 
     fn passkeys(&self) -> &dyn edge::passkey::PasskeyApi {
         &*self.accounts
+    }
+
+    fn meetings(&self) -> &dyn edge::meetings::MeetingsApi {
+        &*self.meetings
     }
 
     fn sso(&self) -> &dyn edge::sso::SsoApi {

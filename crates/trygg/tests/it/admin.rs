@@ -12,7 +12,7 @@ const BO: &str = "bo.berg@example.se";
 const BO_PASSWORD: &str = "bos långa lösenord för banken";
 
 /// Enrols the invitee behind `path` (`/enrol#token`) with Bo's password.
-async fn enrol_invitee(client: &mut Client<'_>, path: &str) -> TotpSecret {
+pub(crate) async fn enrol_invitee(client: &mut Client<'_>, path: &str) -> TotpSecret {
     let token = path.strip_prefix("/enrol#").expect("an enrolment path");
     let (status, start) = client
         .json(
