@@ -8,6 +8,8 @@
 //! - `bench`: the criterion benchmarks, with a durable PostgreSQL for the store's.
 //! - `web`: installs the web client's npm packages and builds it into `web/dist`.
 //! - `config-example`: rewrites `docs/trygg.example.toml` from the configuration's doc comments.
+//! - `signalling-types`: rewrites `web/src/generated/signalling.ts` from the signalling protocol's
+//!   Rust types.
 //! - `tidy`: the architecture checks of `tidy.rs` (also run as a test).
 
 #![forbid(unsafe_code)]
@@ -30,6 +32,16 @@ fn main() -> anyhow::Result<()> {
         "bench" => bench(&rest),
         "web" => web(),
         "config-example" => config_example(),
+        "signalling-types" => run(cargo()
+            .args([
+                "test",
+                "--quiet",
+                "-p",
+                "trygg",
+                "--lib",
+                "meetings::wire::tests::the_generated_typescript_is_current",
+            ])
+            .env("TRYGG_WRITE_GENERATED", "1")),
         "tidy" => {
             let problems = tidy::check(&root())?;
             if problems.is_empty() {
@@ -51,6 +63,7 @@ fn main() -> anyhow::Result<()> {
                  bench [FILTER]  run the criterion benchmarks (starts PostgreSQL)\n  \
                  web             build the web client into web/dist\n  \
                  config-example  regenerate docs/trygg.example.toml\n  \
+                 signalling-types  regenerate web/src/generated/signalling.ts\n  \
                  tidy            check the architecture rules"
             );
             std::process::exit(2);

@@ -69,6 +69,8 @@ pub struct ApiError {
         crate::meetings::get_one,
         crate::meetings::update,
         crate::meetings::cancel,
+        crate::signalling::join,
+        crate::signalling::signal,
         crate::passkey::list,
         crate::passkey::remove,
         crate::passkey::register_start,

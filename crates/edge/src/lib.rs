@@ -19,6 +19,7 @@ pub mod identity;
 pub mod meetings;
 mod metrics;
 pub mod passkey;
+pub mod signalling;
 pub mod sso;
 pub mod tls;
 
@@ -74,6 +75,9 @@ pub trait Services: Send + Sync + 'static {
 
     /// Booking meetings.
     fn meetings(&self) -> &dyn meetings::MeetingsApi;
+
+    /// Live meetings: joining by link and the signalling WebSocket.
+    fn signalling(&self) -> &dyn signalling::SignallingApi;
     /// Single sign-on with OpenID Connect (staff and customer e-ID).
     fn sso(&self) -> &dyn sso::SsoApi;
 }
@@ -106,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(passkey::routes())
         .merge(meetings::routes())
+        .merge(signalling::routes())
         .merge(sso::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(identity::refuse_cross_site))

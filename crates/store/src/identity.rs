@@ -552,6 +552,33 @@ impl Store {
         Ok(row)
     }
 
+    /// The sessions with these public ids, revoked or not (ids that do not exist are left out).
+    pub async fn sessions_by_ids(&self, ids: &[String]) -> Result<Vec<SessionRow>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders = (1..=chunk.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql =
+                format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id IN ({placeholders})");
+            let rows = with_pool!(self, |pool| {
+                let mut query = sqlx::query(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(decode_session)
+                    .collect::<Result<Vec<_>, _>>()?
+            });
+            found.extend(rows);
+        }
+        Ok(found)
+    }
+
     /// A session by its public id, revoked or not.
     pub async fn session_by_id(&self, session_id: &str) -> Result<Option<SessionRow>, StoreError> {
         let row = with_pool!(self, |pool| {

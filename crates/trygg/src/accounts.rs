@@ -190,6 +190,51 @@ impl AccountService {
         (&self.store, &self.keys, &self.audit)
     }
 
+    /// The account as its holder sees it (name and address decrypted).
+    pub(crate) async fn view_of(&self, account: &AccountRow) -> Result<AccountView, ApiError> {
+        self.view(account).await
+    }
+
+    /// Which of these sessions may no longer be used: revoked, expired (revoked now, and
+    /// audited, as a request would), or gone. The others count as active: a live meeting
+    /// connection is activity, so their last-seen time moves as a request's would.
+    pub(crate) async fn ended_sessions_among(
+        &self,
+        ids: &[String],
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
+        let rows = self.store.sessions_by_ids(ids).await?;
+        let now = now_ms();
+        let mut ended: std::collections::HashSet<String> = ids.iter().cloned().collect();
+        let touch_interval = TOUCH_INTERVAL_MS.min(self.session_policy.idle_ms / 4);
+        for row in rows {
+            if row.revoked_at_ms.is_some() {
+                continue;
+            }
+            match self
+                .session_policy
+                .evaluate(row.created_at_ms, row.last_seen_ms, now)
+            {
+                SessionState::Active => {
+                    ended.remove(&row.id);
+                    if now - row.last_seen_ms >= touch_interval {
+                        self.store.touch_session(&row.id, now).await?;
+                    }
+                }
+                SessionState::IdleExpired => {
+                    self.revoke(&row, "idle_timeout", now)
+                        .await
+                        .map_err(|error| anyhow::anyhow!(error.message))?;
+                }
+                SessionState::AbsoluteExpired => {
+                    self.revoke(&row, "absolute_timeout", now)
+                        .await
+                        .map_err(|error| anyhow::anyhow!(error.message))?;
+                }
+            }
+        }
+        Ok(ended)
+    }
+
     /// The Argon2id hasher and its concurrency limit, shared with meeting passcodes so that the
     /// memory bound holds for all hashing together.
     pub(crate) fn hasher(&self) -> &PasswordHasher {

@@ -32,6 +32,7 @@ pub struct Server {
     pub accounts: Arc<AccountService>,
     pub sso: Arc<crate::sso::SsoService>,
     pub meetings: Arc<crate::meetings::MeetingService>,
+    pub live: Arc<crate::meetings::live::LiveMeetings>,
     pub organisation: Option<String>,
     tls: edge::tls::TlsConfig,
     listener: TcpListener,
@@ -154,7 +155,11 @@ impl Server {
             .await?,
         );
         let sso = Arc::new(crate::sso::SsoService::new(accounts.clone(), &config)?);
-        let meetings = Arc::new(crate::meetings::MeetingService::new(accounts.clone()));
+        let live = crate::meetings::live::LiveMeetings::new(accounts.clone());
+        let meetings = Arc::new(crate::meetings::MeetingService::new(
+            accounts.clone(),
+            live.clone(),
+        ));
         Ok(Server {
             config,
             store,
@@ -164,6 +169,7 @@ impl Server {
             accounts,
             sso,
             meetings,
+            live,
             organisation,
             tls,
             listener,
@@ -200,6 +206,7 @@ impl Server {
             accounts: self.accounts.clone(),
             sso: self.sso.clone(),
             meetings: self.meetings.clone(),
+            live: self.live.clone(),
         });
         let state = edge::AppState::new(
             self.store.clone(),

@@ -9,6 +9,9 @@
 
 use std::sync::Arc;
 
+pub mod live;
+pub mod wire;
+
 use audit::{Event, Outcome};
 use edge::identity::{ApiError, RequestContext};
 use edge::meetings::{MeetingChange, MeetingRequest, MeetingView, MeetingsApi};
@@ -34,6 +37,7 @@ const TITLE_MAX: usize = 200;
 #[derive(Debug)]
 pub struct MeetingService {
     accounts: Arc<AccountService>,
+    live: Arc<live::LiveMeetings>,
 }
 
 /// The data key of one meeting: it seals the title (and later what else belongs only to it).
@@ -56,8 +60,8 @@ fn not_found() -> ApiError {
 }
 
 impl MeetingService {
-    pub fn new(accounts: Arc<AccountService>) -> MeetingService {
-        MeetingService { accounts }
+    pub fn new(accounts: Arc<AccountService>, live: Arc<live::LiveMeetings>) -> MeetingService {
+        MeetingService { accounts, live }
     }
 
     /// The meeting `meeting_id`, with the policy's consent to do `A` to it. Anyone else's
@@ -381,6 +385,7 @@ impl MeetingsApi for MeetingService {
                     "This meeting is cancelled or over already.",
                 ));
             }
+            self.live.cancelled(meeting_id);
             self.view(&MeetingRow {
                 status: "cancelled".into(),
                 updated_at_ms: now,

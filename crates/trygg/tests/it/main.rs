@@ -11,4 +11,5 @@ mod passkeys;
 mod postgres;
 mod redaction;
 mod server;
+mod signalling;
 mod sso;

@@ -1,0 +1,1104 @@
+//! Live meetings: one task per running meeting owns its [`meeting::Meeting`] and its connections,
+//! feeds it the clock, the messages of its participants and the verdicts of passcode checks, and
+//! carries out what it answers: messages to clients, audit events, closed connections, consent
+//! records. Nothing else touches a meeting's state, so its rules are enforced in one place, in
+//! order.
+//!
+//! Who is who: a guest joins by link (`join`) and gets a ticket (a random token, only its hash
+//! kept here) that names their place; a signed-in person connects with their session, which is
+//! authorised for the meeting by the policy engine (`meeting.read_content`) on every connection.
+//! A dropped connection leaves the person's place to the meeting's grace period; connecting
+//! again with the same ticket or session resumes it, without knocking again.
+//!
+//! Bounds: every connection's outgoing queue is bounded and filled without waiting: a client too
+//! slow to read is disconnected. Each meeting takes at most [`MEETING_QUEUE`] pending inputs; a
+//! client that sends faster than that is disconnected by the transport. Malformed messages are
+//! answered with a refusal and counted; too many close the connection. At most
+//! [`MAX_LIVE_MEETINGS`] meetings run at once, and at most [`MAX_TICKETS`] guest places exist.
+//!
+//! Sessions: a watcher looks every [`SESSION_CHECK`] at the sessions behind open connections and
+//! closes the connections of any that was revoked or expired — by this process or any other —
+//! so a revoked session loses its WebSockets within a second.
+//!
+//! What this module deliberately does not do: carry media or MLS messages (the delivery service
+//! and the SFU consume the meeting's MLS and media instructions; until they exist those
+//! instructions have no consumer), or log any message content, name, passcode or ticket.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use audit::{Event, Outcome};
+use edge::identity::{ApiError, RequestContext};
+use edge::signalling::{
+    close_code, Connection, Credentials, Inbound, Joined, Outgoing, SignallingApi,
+};
+use edge::BoxFuture;
+use identity::session::SessionToken;
+use meeting::{
+    Arrival, AuditOutcome, AuditParty, AuditRecord, CloseReason, Command, ConsentDecision,
+    DisplayName, Effect, Entrant, EntryCredential, IdentityKey, LobbyBypass, Meeting,
+    MeetingConfig, MeetingId, NoticeVersion, PasscodeVerdict, PersonId, ProofMethod, Purpose,
+    PurposeRule, Refusal, RiskAssessment, RiskLevel, RiskSignal, SourceKey, Timestamp,
+    ValidityWindow, VerifiedIdentity,
+};
+use policy::{MeetingReadContent, Resource, StaffId};
+use store::{ConsentRow, MeetingRow};
+use tokio::sync::{mpsc, oneshot};
+
+use super::wire::{self, MeetingInfo, PurposeView, Request, ServerMessage};
+use crate::accounts::{internal, random_id, source_key, AccountService, TEAM};
+use crate::clock::now_ms;
+
+/// Inputs a meeting may have waiting before its participants are asked to slow down.
+const MEETING_QUEUE: usize = 1024;
+/// Messages waiting for one client before it counts as too slow to read.
+const CONNECTION_QUEUE: usize = 128;
+/// Meetings running at once.
+const MAX_LIVE_MEETINGS: usize = 10_000;
+/// Guest places (tickets) at once.
+const MAX_TICKETS: usize = 100_000;
+/// Unreadable messages one connection may send before it is closed.
+const MAX_MALFORMED: u32 = 20;
+/// How often the sessions behind open connections are checked.
+const SESSION_CHECK: Duration = Duration::from_millis(400);
+/// The version of the privacy notice the join page shows (see `web/src/join.ts`).
+pub const NOTICE_VERSION: &str = "2026-11-1";
+/// The purposes on that notice, and whether a meeting needs consent to each.
+const PURPOSES: [(&str, bool); 2] = [("meeting", true), ("follow_up", false)];
+
+/// The live meetings of this server.
+#[derive(Debug)]
+pub struct LiveMeetings {
+    accounts: Arc<AccountService>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    meetings: Mutex<HashMap<String, MeetingHandle>>,
+    /// Guest tickets by the SHA-256 of the ticket.
+    tickets: Mutex<HashMap<[u8; 32], Ticket>>,
+    /// The session behind each open connection that has one: connection → (session, meeting).
+    watched: Mutex<HashMap<u64, (String, MeetingHandle)>>,
+    next_connection: AtomicU64,
+}
+
+#[derive(Clone, Debug)]
+struct Ticket {
+    meeting_id: String,
+    person: PersonId,
+}
+
+#[derive(Clone, Debug)]
+struct MeetingHandle {
+    inputs: mpsc::Sender<Input>,
+}
+
+/// What a meeting's task is asked to do.
+enum Input {
+    Arrive {
+        entrant: Entrant,
+        source: SourceKey,
+        reply: oneshot::Sender<Result<PersonId, Refusal>>,
+    },
+    /// A staff member's connection: their place if they have one, else a new arrival.
+    ArriveStaff {
+        identity: VerifiedIdentity,
+        source: SourceKey,
+        reply: oneshot::Sender<Result<PersonId, Refusal>>,
+    },
+    Attach {
+        person: PersonId,
+        connection: u64,
+        outgoing: mpsc::Sender<Outgoing>,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    Text {
+        connection: u64,
+        text: String,
+    },
+    Closed {
+        connection: u64,
+    },
+    PasscodeChecked {
+        person: PersonId,
+        verdict: PasscodeVerdict,
+    },
+    SessionEnded {
+        connection: u64,
+    },
+    Cancelled,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the text of a message.
+        formatter.write_str(match self {
+            Input::Arrive { .. } => "Arrive",
+            Input::ArriveStaff { .. } => "ArriveStaff",
+            Input::Attach { .. } => "Attach",
+            Input::Text { .. } => "Text",
+            Input::Closed { .. } => "Closed",
+            Input::PasscodeChecked { .. } => "PasscodeChecked",
+            Input::SessionEnded { .. } => "SessionEnded",
+            Input::Cancelled => "Cancelled",
+        })
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(
+        404,
+        "not_found",
+        "This meeting does not exist, or it was cancelled. Check the link you were sent.",
+    )
+}
+
+fn refused_arrival(refusal: &Refusal) -> ApiError {
+    let message = match refusal {
+        Refusal::OutsideWindow => {
+            "This meeting's link is not valid at this time. Check the time in your invitation."
+        }
+        Refusal::MeetingLocked => {
+            "The meeting is locked and takes nobody new. Contact your adviser."
+        }
+        Refusal::MeetingFull | Refusal::LobbyFull => {
+            "The meeting is full right now. Try again in a few minutes."
+        }
+        Refusal::Banned => "You cannot join this meeting.",
+        Refusal::MeetingEnded => "This meeting has ended.",
+        _ => "You cannot join this meeting now.",
+    };
+    ApiError::new(403, refusal.code(), message)
+}
+
+fn busy() -> ApiError {
+    ApiError::new(503, "busy", "The server is busy. Try again in a minute.")
+        .with("retry_after_secs", 60)
+}
+
+impl LiveMeetings {
+    pub fn new(accounts: Arc<AccountService>) -> Arc<LiveMeetings> {
+        let live = Arc::new(LiveMeetings {
+            accounts,
+            shared: Arc::new(Shared::default()),
+        });
+        tokio::spawn(watch_sessions(Arc::clone(&live)));
+        live
+    }
+
+    /// Ends a meeting that is running because it was cancelled: everyone in it is told and
+    /// disconnected. (New joins are refused by the stored status.)
+    pub fn cancelled(&self, meeting_id: &str) {
+        let handle = self
+            .shared
+            .meetings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(meeting_id);
+        if let Some(handle) = handle {
+            let _ = handle.inputs.try_send(Input::Cancelled);
+        }
+    }
+
+    /// The running meeting `meeting_id`, started from the store if it is scheduled.
+    async fn handle(&self, meeting_id: &str) -> Result<MeetingHandle, ApiError> {
+        if let Some(handle) = self.running(meeting_id) {
+            return Ok(handle);
+        }
+        if MeetingId::parse(meeting_id).is_err() {
+            return Err(not_found());
+        }
+        let (store, _, _) = self.accounts.parts();
+        let row = store
+            .meeting(meeting_id)
+            .await
+            .map_err(internal)?
+            .filter(|row| row.status == "scheduled")
+            .ok_or_else(not_found)?;
+        let mut meetings = self
+            .shared
+            .meetings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Another request may have started it meanwhile.
+        if let Some(handle) = meetings.get(meeting_id).filter(|h| !h.inputs.is_closed()) {
+            return Ok(handle.clone());
+        }
+        meetings.retain(|_, handle| !handle.inputs.is_closed());
+        if meetings.len() >= MAX_LIVE_MEETINGS {
+            return Err(busy());
+        }
+        let (meeting, info) = start_meeting(&row).map_err(internal)?;
+        let (inputs, receiver) = mpsc::channel(MEETING_QUEUE);
+        let handle = MeetingHandle { inputs };
+        meetings.insert(meeting_id.to_owned(), handle.clone());
+        let task = LiveMeeting {
+            id: row.id.clone(),
+            meeting,
+            info,
+            passcode_phc: row.passcode_phc.clone(),
+            accounts: Arc::clone(&self.accounts),
+            shared: Arc::clone(&self.shared),
+            inputs: handle.inputs.clone(),
+            connections: HashMap::new(),
+            people: HashMap::new(),
+            staff: HashMap::new(),
+            subjects: HashMap::new(),
+            checking: HashSet::new(),
+        };
+        tokio::spawn(task.run(receiver));
+        Ok(handle)
+    }
+
+    fn running(&self, meeting_id: &str) -> Option<MeetingHandle> {
+        self.shared
+            .meetings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(meeting_id)
+            .filter(|handle| !handle.inputs.is_closed())
+            .cloned()
+    }
+
+    async fn ask<T>(
+        handle: &MeetingHandle,
+        input: impl FnOnce(oneshot::Sender<T>) -> Input,
+    ) -> Result<T, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        handle.inputs.try_send(input(reply)).map_err(|_| busy())?;
+        answer.await.map_err(|_| not_found())
+    }
+
+    /// A signed-in person's place: authorised for the meeting, arrived as staff.
+    async fn staff_place(
+        &self,
+        handle: &MeetingHandle,
+        meeting_id: &str,
+        session_token: &str,
+        context: &RequestContext,
+    ) -> Result<(PersonId, String), ApiError> {
+        let (store, _, _) = self.accounts.parts();
+        let row = store
+            .meeting(meeting_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(not_found)?;
+        let resource = Resource::meeting(
+            row.id.clone(),
+            StaffId::new(row.host_account_id.clone()),
+            TEAM,
+            [],
+        );
+        let authorised = self
+            .accounts
+            .authorise::<MeetingReadContent>(session_token, |_, _| resource, context)
+            .await
+            .map_err(|error| match error.code {
+                "forbidden" => not_found(),
+                _ => error,
+            })?;
+        let view = self.accounts.view_of(&authorised.account).await?;
+        let identity = VerifiedIdentity {
+            key: IdentityKey::parse(&authorised.account.id).map_err(internal)?,
+            method: ProofMethod::StaffSession,
+            verified_name: DisplayName::parse(&view.display_name).ok(),
+            personal_number: None,
+        };
+        let source = source_of(context);
+        let person = Self::ask(handle, |reply| Input::ArriveStaff {
+            identity,
+            source,
+            reply,
+        })
+        .await?
+        .map_err(|refusal| refused_arrival(&refusal))?;
+        Ok((person, authorised.session.id))
+    }
+}
+
+fn source_of(context: &RequestContext) -> SourceKey {
+    SourceKey::parse(&source_key(context))
+        .unwrap_or_else(|_| SourceKey::parse("unknown").expect("a constant key"))
+}
+
+/// The meeting core for a stored meeting, and what clients are told about it.
+fn start_meeting(row: &MeetingRow) -> anyhow::Result<(Meeting, MeetingInfo)> {
+    let id = MeetingId::parse(&row.id).map_err(|e| anyhow::anyhow!("meeting id: {e}"))?;
+    let credential = if row.passcode_phc.is_some() {
+        EntryCredential::Passcode
+    } else {
+        EntryCredential::LinkOnly
+    };
+    let purposes = PURPOSES
+        .iter()
+        .map(|(purpose, required)| {
+            Ok(PurposeRule {
+                purpose: Purpose::parse(purpose).map_err(|e| anyhow::anyhow!("{e}"))?,
+                required: *required,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let config = MeetingConfig {
+        hosts: vec![IdentityKey::parse(&row.host_account_id).map_err(|e| anyhow::anyhow!("{e}"))?],
+        window: ValidityWindow::new(
+            Timestamp::from_unix_ms(row.starts_at_ms),
+            Timestamp::from_unix_ms(row.ends_at_ms),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+        credential,
+        notice_version: NoticeVersion::parse(NOTICE_VERSION).map_err(|e| anyhow::anyhow!("{e}"))?,
+        purposes,
+        bypass: LobbyBypass::Nobody,
+        co_hosts_must_be_staff: true,
+        passcode: Default::default(),
+        timeouts: Default::default(),
+        limits: Default::default(),
+    };
+    let info = MeetingInfo {
+        starts_at_ms: row.starts_at_ms,
+        ends_at_ms: row.ends_at_ms,
+        credential: match credential {
+            EntryCredential::LinkOnly => "link_only",
+            EntryCredential::Passcode => "passcode",
+            EntryCredential::IdentityProof => "identity_proof",
+            EntryCredential::PasscodeOrIdentityProof => "passcode_or_identity_proof",
+        }
+        .to_owned(),
+        notice_version: NOTICE_VERSION.to_owned(),
+        purposes: PURPOSES
+            .iter()
+            .map(|(purpose, required)| PurposeView {
+                purpose: (*purpose).to_owned(),
+                required: *required,
+            })
+            .collect(),
+    };
+    let meeting = Meeting::new(id, config).map_err(|e| anyhow::anyhow!("meeting: {e}"))?;
+    Ok((meeting, info))
+}
+
+impl SignallingApi for LiveMeetings {
+    fn join<'a>(
+        &'a self,
+        meeting_id: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Joined, ApiError>> {
+        Box::pin(async move {
+            let handle = self.handle(meeting_id).await?;
+            let person = Self::ask(&handle, |reply| Input::Arrive {
+                entrant: Entrant::Guest,
+                source: source_of(context),
+                reply,
+            })
+            .await?
+            .map_err(|refusal| refused_arrival(&refusal))?;
+            let ticket = SessionToken::generate();
+            {
+                let mut tickets = self
+                    .shared
+                    .tickets
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if tickets.len() >= MAX_TICKETS {
+                    // Tickets of meetings no longer running are worthless: drop them first.
+                    let running = self
+                        .shared
+                        .meetings
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .keys()
+                        .cloned()
+                        .collect::<HashSet<_>>();
+                    tickets.retain(|_, ticket| running.contains(&ticket.meeting_id));
+                }
+                if tickets.len() >= MAX_TICKETS {
+                    return Err(busy());
+                }
+                tickets.insert(
+                    ticket.lookup_key(),
+                    Ticket {
+                        meeting_id: meeting_id.to_owned(),
+                        person,
+                    },
+                );
+            }
+            Ok(Joined {
+                ticket: ticket.to_cookie_value().to_string(),
+                body: serde_json::json!({ "person": person.as_u64() }),
+            })
+        })
+    }
+
+    fn connect<'a>(
+        &'a self,
+        meeting_id: &'a str,
+        credentials: Credentials<'a>,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<Connection, ApiError>> {
+        Box::pin(async move {
+            let handle = self.handle(meeting_id).await?;
+            let (person, session) = match credentials {
+                Credentials::Guest(text) => {
+                    let ticket = SessionToken::parse(text)
+                        .and_then(|token| {
+                            self.shared
+                                .tickets
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get(&token.lookup_key())
+                                .cloned()
+                        })
+                        .filter(|ticket| ticket.meeting_id == meeting_id)
+                        .ok_or_else(|| {
+                            ApiError::new(401, "no_place", "Open the meeting's link again to join.")
+                        })?;
+                    (ticket.person, None)
+                }
+                Credentials::Session(token) => {
+                    let (person, session) = self
+                        .staff_place(&handle, meeting_id, token, context)
+                        .await?;
+                    (person, Some(session))
+                }
+            };
+            let connection = self.shared.next_connection.fetch_add(1, Ordering::Relaxed);
+            let (outgoing, queue) = mpsc::channel(CONNECTION_QUEUE);
+            Self::ask(&handle, |reply| Input::Attach {
+                person,
+                connection,
+                outgoing,
+                reply,
+            })
+            .await?
+            .map_err(|refusal| {
+                ApiError::new(
+                    403,
+                    refusal.code(),
+                    "You cannot rejoin this meeting. Open the link again to start over.",
+                )
+            })?;
+            if let Some(session) = session {
+                self.shared
+                    .watched
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(connection, (session, handle.clone()));
+            }
+            let inputs = handle.inputs.clone();
+            let shared = Arc::clone(&self.shared);
+            Ok(Connection {
+                outgoing: queue,
+                inbound: Box::new(move |inbound| match inbound {
+                    Inbound::Text(text) => {
+                        inputs.try_send(Input::Text { connection, text }).is_ok()
+                    }
+                    Inbound::Closed => {
+                        shared
+                            .watched
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&connection);
+                        // The end of a connection must arrive even when the queue is full.
+                        let inputs = inputs.clone();
+                        tokio::spawn(async move {
+                            let _ = inputs.send(Input::Closed { connection }).await;
+                        });
+                        true
+                    }
+                }),
+            })
+        })
+    }
+}
+
+/// Closes, within [`SESSION_CHECK`], the connections whose session was revoked or expired.
+async fn watch_sessions(live: Arc<LiveMeetings>) {
+    let mut interval = tokio::time::interval(SESSION_CHECK);
+    loop {
+        interval.tick().await;
+        if Arc::strong_count(&live) == 1 {
+            return;
+        }
+        let watched: Vec<(u64, String, MeetingHandle)> = live
+            .shared
+            .watched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(connection, (session, handle))| (*connection, session.clone(), handle.clone()))
+            .collect();
+        if watched.is_empty() {
+            continue;
+        }
+        let sessions: Vec<String> = watched
+            .iter()
+            .map(|(_, session, _)| session.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let ended = match live.accounts.ended_sessions_among(&sessions).await {
+            Ok(ended) => ended,
+            Err(error) => {
+                tracing::error!(%error, "cannot check the sessions of open meeting connections");
+                continue;
+            }
+        };
+        for (connection, session, handle) in watched {
+            if ended.contains(&session) {
+                live.shared
+                    .watched
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&connection);
+                let _ = handle.inputs.try_send(Input::SessionEnded { connection });
+            }
+        }
+    }
+}
+
+/// One open connection of a meeting.
+#[derive(Debug)]
+struct Open {
+    person: PersonId,
+    outgoing: mpsc::Sender<Outgoing>,
+    malformed: u32,
+}
+
+/// The task of one running meeting.
+struct LiveMeeting {
+    id: String,
+    meeting: Meeting,
+    info: MeetingInfo,
+    passcode_phc: Option<String>,
+    accounts: Arc<AccountService>,
+    shared: Arc<Shared>,
+    inputs: mpsc::Sender<Input>,
+    connections: HashMap<u64, Open>,
+    /// The open connection of each person.
+    people: HashMap<PersonId, u64>,
+    /// The place of each staff member (by account id), so that reconnecting resumes it.
+    staff: HashMap<String, PersonId>,
+    /// The consent register's pseudonymous subject of each person.
+    subjects: HashMap<PersonId, String>,
+    /// People whose passcode is being checked (one check at a time each).
+    checking: HashSet<PersonId>,
+}
+
+impl LiveMeeting {
+    async fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
+        loop {
+            let deadline = self.meeting.poll_timeout();
+            let input = match deadline {
+                Some(at) => {
+                    let wait =
+                        Duration::from_millis(u64::try_from(at.unix_ms() - now_ms()).unwrap_or(0));
+                    tokio::select! {
+                        input = inputs.recv() => input,
+                        () = tokio::time::sleep(wait) => {
+                            let effects = self.meeting.handle_timeout(now());
+                            self.apply(effects).await;
+                            continue;
+                        }
+                    }
+                }
+                None => inputs.recv().await,
+            };
+            let Some(input) = input else { return };
+            if !self.step(input).await {
+                break;
+            }
+        }
+        self.shared
+            .meetings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, handle| !handle.inputs.same_channel(&self.inputs));
+        self.shared
+            .tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, ticket| ticket.meeting_id != self.id);
+    }
+
+    /// Handles one input; `false` ends the task.
+    async fn step(&mut self, input: Input) -> bool {
+        match input {
+            Input::Arrive {
+                entrant,
+                source,
+                reply,
+            } => {
+                let result = self.arrive(entrant, source).await;
+                let _ = reply.send(result);
+            }
+            Input::ArriveStaff {
+                identity,
+                source,
+                reply,
+            } => {
+                let account = identity.key.as_str().to_owned();
+                let known = self
+                    .staff
+                    .get(&account)
+                    .copied()
+                    .filter(|person| self.meeting.standing(*person).is_some());
+                let result = match known {
+                    Some(person) => Ok(person),
+                    None => self.arrive(Entrant::Staff(identity), source).await,
+                };
+                if let Ok(person) = result {
+                    self.staff.insert(account.clone(), person);
+                    self.subjects.insert(person, format!("account:{account}"));
+                }
+                let _ = reply.send(result);
+            }
+            Input::Attach {
+                person,
+                connection,
+                outgoing,
+                reply,
+            } => {
+                let result = self.attach(person, connection, outgoing).await;
+                let _ = reply.send(result);
+            }
+            Input::Text { connection, text } => self.text(connection, &text).await,
+            Input::Closed { connection } => self.closed(connection).await,
+            Input::PasscodeChecked { person, verdict } => {
+                self.checking.remove(&person);
+                self.command(person, Command::Passcode(verdict)).await;
+            }
+            Input::SessionEnded { connection } => {
+                if let Some(open) = self.connections.get(&connection) {
+                    let _ = open
+                        .outgoing
+                        .try_send(Outgoing::Text(ServerMessage::SessionEnded.to_text()));
+                    let _ = open.outgoing.try_send(Outgoing::Close {
+                        code: close_code::SESSION_ENDED,
+                        reason: "session ended",
+                    });
+                }
+                self.closed(connection).await;
+            }
+            Input::Cancelled => {
+                for open in self.connections.values() {
+                    let _ = open
+                        .outgoing
+                        .try_send(Outgoing::Text(ServerMessage::MeetingEnded.to_text()));
+                    let _ = open.outgoing.try_send(Outgoing::Close {
+                        code: close_code::DONE,
+                        reason: "cancelled",
+                    });
+                }
+                return false;
+            }
+        }
+        // A meeting that has ended and has nobody connected is finished.
+        !(self.meeting.ended_at().is_some() && self.connections.is_empty())
+    }
+
+    async fn arrive(&mut self, entrant: Entrant, source: SourceKey) -> Result<PersonId, Refusal> {
+        let now = now();
+        let arrival = Arrival { source, entrant };
+        match self.meeting.arrive(now, arrival.clone()) {
+            Ok((person, effects)) => {
+                self.subjects
+                    .entry(person)
+                    .or_insert_with(|| format!("guest:{}", random_id()));
+                self.apply(effects).await;
+                Ok(person)
+            }
+            Err(refusal) => {
+                let record = self.meeting.arrival_refusal_record(now, &arrival, refusal);
+                self.audit(record).await;
+                Err(refusal)
+            }
+        }
+    }
+
+    async fn attach(
+        &mut self,
+        person: PersonId,
+        connection: u64,
+        outgoing: mpsc::Sender<Outgoing>,
+    ) -> Result<(), Refusal> {
+        // A newer connection of the same person replaces the older one.
+        if let Some(old) = self.people.remove(&person) {
+            if let Some(open) = self.connections.remove(&old) {
+                let _ = open.outgoing.try_send(Outgoing::Close {
+                    code: close_code::DONE,
+                    reason: "replaced",
+                });
+            }
+        }
+        if self.meeting.is_connected(person) == Some(false) {
+            let effects = self.meeting.handle(now(), person, Command::Resume);
+            match effects {
+                Ok(effects) => {
+                    self.connections.insert(
+                        connection,
+                        Open {
+                            person,
+                            outgoing,
+                            malformed: 0,
+                        },
+                    );
+                    self.people.insert(person, connection);
+                    self.welcome(person, connection);
+                    self.apply(effects).await;
+                    return Ok(());
+                }
+                Err(refusal) => {
+                    let record =
+                        self.meeting
+                            .refusal_record(now(), person, &Command::Resume, refusal);
+                    self.audit(record).await;
+                    return Err(refusal);
+                }
+            }
+        }
+        if self.meeting.standing(person).is_none() {
+            return Err(Refusal::NotPresent);
+        }
+        self.connections.insert(
+            connection,
+            Open {
+                person,
+                outgoing,
+                malformed: 0,
+            },
+        );
+        self.people.insert(person, connection);
+        self.welcome(person, connection);
+        Ok(())
+    }
+
+    fn welcome(&mut self, person: PersonId, connection: u64) {
+        let Some(standing) = self.meeting.standing(person) else {
+            return;
+        };
+        let message = ServerMessage::Welcome {
+            you: person.as_u64(),
+            meeting: self.info.clone(),
+            standing: wire::standing(&standing),
+        };
+        self.send(connection, &message);
+    }
+
+    async fn text(&mut self, connection: u64, text: &str) {
+        let Some(open) = self.connections.get_mut(&connection) else {
+            return;
+        };
+        let person = open.person;
+        match wire::parse(text) {
+            Err(malformed) => {
+                open.malformed += 1;
+                let too_many = open.malformed > MAX_MALFORMED;
+                self.send(
+                    connection,
+                    &ServerMessage::Refused {
+                        code: malformed.code().to_owned(),
+                    },
+                );
+                if too_many {
+                    self.close(
+                        connection,
+                        close_code::POLICY,
+                        "too many unreadable messages",
+                    );
+                    self.closed(connection).await;
+                }
+            }
+            Ok(Request::Passcode(passcode)) => self.passcode(person, connection, passcode),
+            Ok(Request::Command(command)) => {
+                let command = match command {
+                    Command::Knock { name, .. } => Command::Knock {
+                        name,
+                        risk: self.risk_of(person),
+                    },
+                    other => other,
+                };
+                self.command(person, command).await;
+            }
+        }
+    }
+
+    /// The service's judgement of a knock: what the meeting saw of this person so far.
+    fn risk_of(&self, _person: PersonId) -> RiskAssessment {
+        let failures = self.meeting.passcode_failures();
+        if failures == 0 {
+            return RiskAssessment::low();
+        }
+        let signal = RiskSignal::parse("wrong_passcodes_in_meeting").expect("a constant signal");
+        RiskAssessment::new(RiskLevel::Elevated, vec![signal])
+            .unwrap_or_else(|_| RiskAssessment::low())
+    }
+
+    fn passcode(&mut self, person: PersonId, connection: u64, passcode: String) {
+        let refused = |code: &str| ServerMessage::Refused {
+            code: code.to_owned(),
+        };
+        if let Err(refusal) = self.meeting.passcode_attempt_allowed(now(), person) {
+            self.send(connection, &ServerMessage::refused(&refusal));
+            return;
+        }
+        let Some(phc) = self.passcode_phc.clone() else {
+            self.send(connection, &refused("credential_not_accepted"));
+            return;
+        };
+        if !self.checking.insert(person) {
+            self.send(connection, &refused("busy"));
+            return;
+        }
+        let accounts = Arc::clone(&self.accounts);
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            let right = accounts
+                .hasher()
+                .verify(&phc, &passcode)
+                .await
+                .unwrap_or(false);
+            let verdict = if right {
+                PasscodeVerdict::Correct
+            } else {
+                PasscodeVerdict::Wrong
+            };
+            let _ = inputs
+                .send(Input::PasscodeChecked { person, verdict })
+                .await;
+        });
+    }
+
+    async fn command(&mut self, person: PersonId, command: Command) {
+        let now = now();
+        match self.meeting.handle(now, person, command.clone()) {
+            Ok(effects) => self.apply(effects).await,
+            Err(refusal) => {
+                if let Some(connection) = self.people.get(&person).copied() {
+                    self.send(connection, &ServerMessage::refused(&refusal));
+                }
+                let record = self.meeting.refusal_record(now, person, &command, refusal);
+                self.audit(record).await;
+            }
+        }
+    }
+
+    async fn closed(&mut self, connection: u64) {
+        let Some(open) = self.connections.remove(&connection) else {
+            return;
+        };
+        if self.people.get(&open.person) == Some(&connection) {
+            self.people.remove(&open.person);
+            if self.meeting.is_connected(open.person) == Some(true) {
+                let effects = self
+                    .meeting
+                    .handle(now(), open.person, Command::ConnectionLost);
+                if let Ok(effects) = effects {
+                    Box::pin(self.apply(effects)).await;
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, connection: u64, message: &ServerMessage) -> bool {
+        let Some(open) = self.connections.get(&connection) else {
+            return false;
+        };
+        open.outgoing
+            .try_send(Outgoing::Text(message.to_text()))
+            .is_ok()
+    }
+
+    fn close(&mut self, connection: u64, code: u16, reason: &'static str) {
+        if let Some(open) = self.connections.get(&connection) {
+            let _ = open.outgoing.try_send(Outgoing::Close { code, reason });
+        }
+    }
+
+    /// Carries out the meeting's effects in order.
+    async fn apply(&mut self, effects: Vec<Effect>) {
+        let mut too_slow = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Notify { to, notice } => {
+                    let text = wire::notice(&notice).to_text();
+                    for person in to {
+                        let Some(connection) = self.people.get(&person).copied() else {
+                            continue;
+                        };
+                        let Some(open) = self.connections.get(&connection) else {
+                            continue;
+                        };
+                        if open
+                            .outgoing
+                            .try_send(Outgoing::Text(text.clone()))
+                            .is_err()
+                        {
+                            too_slow.push(connection);
+                        }
+                    }
+                }
+                Effect::Audit(record) => self.audit(record).await,
+                Effect::Close { person, reason } => {
+                    if let Some(connection) = self.people.remove(&person) {
+                        if let Some(open) = self.connections.remove(&connection) {
+                            let _ = open.outgoing.try_send(Outgoing::Close {
+                                code: close_code::DONE,
+                                reason: close_reason(reason),
+                            });
+                        }
+                    }
+                }
+                Effect::RecordConsent {
+                    person,
+                    notice_version,
+                    decisions,
+                } => {
+                    self.record_consent(person, &notice_version, &decisions)
+                        .await
+                }
+                Effect::PasscodeFailure(failure) => {
+                    tracing::warn!(
+                        target: "trygg::security",
+                        source_failures = failure.source_failures,
+                        meeting_failures = failure.meeting_failures,
+                        source_locked = failure.source_locked,
+                        meeting_locked = failure.meeting_locked,
+                        "wrong meeting passcode"
+                    );
+                }
+                // Consumed by the MLS delivery service and the SFU, which are not built yet
+                // (issue 5); the meeting's decisions stand without them.
+                Effect::Mls(_) | Effect::Media(_) => {}
+            }
+        }
+        for connection in too_slow {
+            // Dropping the queue's sender makes the transport close it as too slow.
+            if let Some(open) = self.connections.remove(&connection) {
+                if self.people.get(&open.person) == Some(&connection) {
+                    self.people.remove(&open.person);
+                    if let Ok(effects) =
+                        self.meeting
+                            .handle(now(), open.person, Command::ConnectionLost)
+                    {
+                        Box::pin(self.apply(effects)).await;
+                    }
+                }
+            }
+        }
+        if self.meeting.ended_at().is_some() {
+            self.finish().await;
+        }
+    }
+
+    async fn finish(&mut self) {
+        let (store, _, _) = self.accounts.parts();
+        let result = async {
+            let mut tx = store.begin().await?;
+            tx.finish_meeting(&self.id, "ended", now_ms()).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(%error, "cannot record that a meeting ended");
+        }
+    }
+
+    async fn record_consent(
+        &mut self,
+        person: PersonId,
+        notice_version: &NoticeVersion,
+        decisions: &[ConsentDecision],
+    ) {
+        let subject = self
+            .subjects
+            .entry(person)
+            .or_insert_with(|| format!("guest:{}", random_id()))
+            .clone();
+        let (store, _, _) = self.accounts.parts();
+        let now = now_ms();
+        let result = async {
+            let mut tx = store.begin().await?;
+            for decision in decisions {
+                tx.insert_consent(&ConsentRow {
+                    id: random_id(),
+                    subject: subject.clone(),
+                    meeting_id: Some(self.id.clone()),
+                    purpose: decision.purpose.as_str().to_owned(),
+                    notice_version: notice_version.as_str().to_owned(),
+                    choice: if decision.given { "given" } else { "refused" }.to_owned(),
+                    at_ms: now,
+                })
+                .await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(%error, "cannot record consent");
+        }
+    }
+
+    async fn audit(&self, record: AuditRecord) {
+        self.accounts.record(audit_event(&self.id, record)).await;
+    }
+}
+
+fn close_reason(reason: CloseReason) -> &'static str {
+    match reason {
+        CloseReason::Left => "left",
+        CloseReason::Rejected => "rejected",
+        CloseReason::Removed => "removed",
+        CloseReason::Banned => "banned",
+        CloseReason::Expired => "expired",
+        CloseReason::Ended => "ended",
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_ms(now_ms())
+}
+
+/// A party of the meeting as the audit trail names it: an account for staff (their identity key
+/// is their account id), a pseudonymous person number in the meeting otherwise.
+fn party(meeting_id: &str, party: &AuditParty) -> String {
+    match party {
+        AuditParty::System => "system".to_owned(),
+        AuditParty::Visitor {
+            identity: Some(key),
+        } => format!("account:{}", key.as_str()),
+        AuditParty::Visitor { identity: None } => format!("meeting:{meeting_id}/visitor"),
+        AuditParty::Person {
+            person,
+            identity: Some(key),
+        } => format!("account:{}/person:{}", key.as_str(), person.as_u64()),
+        AuditParty::Person {
+            person,
+            identity: None,
+        } => format!("meeting:{meeting_id}/person:{}", person.as_u64()),
+    }
+}
+
+fn audit_event(meeting_id: &str, record: AuditRecord) -> Event {
+    let outcome = match record.outcome {
+        AuditOutcome::Success => Outcome::Success,
+        AuditOutcome::Failure => Outcome::Failure,
+        AuditOutcome::Denied => Outcome::Denied,
+    };
+    let mut event = Event::new(
+        record.at.unix_ms(),
+        party(meeting_id, &record.actor),
+        record.action.as_str(),
+        outcome,
+    )
+    .detail("meeting", meeting_id.to_owned());
+    if let Some(target) = &record.target {
+        event = event.target(party(meeting_id, target));
+    }
+    for (key, value) in record.details {
+        event = event.detail(key, value);
+    }
+    event
+}

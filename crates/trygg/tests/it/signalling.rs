@@ -1,0 +1,422 @@
+//! Live meetings over the real signalling WebSocket: a customer joins by link, consents, is
+//! throttled on wrong passcodes, gives the right one, passes the device check and knocks; the
+//! adviser (host) enters, exchanges lobby messages with them, admits them, and uses host
+//! controls; a removed and banned person cannot come back; a locked meeting takes no knocks; a
+//! cross-site page cannot open the socket; a revoked session loses its socket within a second;
+//! and the audit trail of it all verifies.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::{assert_audit_intact, client_config, start_demo, Running};
+use crate::identity::Client;
+use crate::meetings::adviser;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+const PASSCODE: &str = "kanelbulle-42";
+
+fn now_ms() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// Opens the signalling socket of `meeting` with the client's cookies and `origin`.
+async fn connect(
+    server: &Running,
+    client: &Client<'_>,
+    meeting: &str,
+    origin: &str,
+) -> Result<Socket, u16> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let mut config = (*client_config(&server.data_dir, rustls::ALL_VERSIONS)).clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let mut request = format!(
+        "wss://localhost:{}/api/v1/meetings/{meeting}/signal",
+        server.port
+    )
+    .into_client_request()
+    .unwrap();
+    let cookies = client
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let headers = request.headers_mut();
+    headers.insert("origin", origin.parse().unwrap());
+    if !cookies.is_empty() {
+        headers.insert("cookie", cookies.parse().unwrap());
+    }
+    match tokio_tungstenite::client_async(request, tls).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(error) => panic!("handshake failed: {error}"),
+    }
+}
+
+fn origin(server: &Running) -> String {
+    format!("https://localhost:{}", server.port)
+}
+
+async fn send(socket: &mut Socket, message: serde_json::Value) {
+    let mut message = message;
+    message["v"] = 1.into();
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next message of type `kind` for which `wanted` holds, skipping others.
+async fn expect_where(
+    socket: &mut Socket,
+    kind: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    loop {
+        let message = expect(socket, kind).await;
+        if wanted(&message) {
+            return message;
+        }
+    }
+}
+
+/// The next message of type `kind`, skipping others; fails after five seconds.
+async fn expect(socket: &mut Socket, kind: &str) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} message within 5 s"));
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                let value: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                assert_eq!(value["v"], 1, "{value}");
+                if value["type"] == kind {
+                    return value;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => panic!("closed before {kind}: {frame:?}"),
+            Some(Ok(_)) => {}
+            other => panic!("socket ended before {kind}: {other:?}"),
+        }
+    }
+}
+
+/// Waits for the server to close the socket; returns the close code.
+async fn closed(socket: &mut Socket, within: Duration) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => panic!("the socket stayed open for {within:?}"),
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => return None,
+        }
+    }
+}
+
+/// A customer who joins by link and goes through consent, passcode and device check.
+async fn guest_to_device_check<'a>(
+    server: &'a Running,
+    meeting: &str,
+) -> (Client<'a>, Socket, u64) {
+    let mut guest = Client::new(server);
+    let joined = guest
+        .send(
+            "POST",
+            &format!("/api/v1/meetings/{meeting}/join"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{}", joined.text());
+    let mut socket = connect(server, &guest, meeting, &origin(server))
+        .await
+        .unwrap();
+    let welcome = expect(&mut socket, "welcome").await;
+    assert_eq!(welcome["standing"]["state"], "joining");
+    assert_eq!(welcome["standing"]["step"], "consent");
+    assert_eq!(welcome["meeting"]["credential"], "passcode");
+    let notice = welcome["meeting"]["notice_version"].clone();
+    let you = welcome["you"].as_u64().unwrap();
+    send(
+        &mut socket,
+        serde_json::json!({ "type": "consent", "notice_version": notice, "decisions": [
+            { "purpose": "meeting", "given": true }, { "purpose": "follow_up", "given": false },
+        ]}),
+    )
+    .await;
+    assert_eq!(expect(&mut socket, "join_step").await["step"], "credential");
+    (guest, socket, you)
+}
+
+#[tokio::test]
+async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
+    let now = now_ms();
+    let created = ada
+        .send(
+            "POST",
+            "/api/v1/meetings",
+            Some(serde_json::json!({
+                "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
+                "passcode": PASSCODE,
+            })),
+            &[("X-CSRF-Token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    let id = meeting["id"].as_str().unwrap().to_owned();
+
+    // Unknown meetings and other sites' pages get no socket; neither does someone without a
+    // place or a session.
+    let nobody = Client::new(&server);
+    assert_eq!(
+        connect(&server, &nobody, &id, &origin(&server)).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        connect(&server, &ada, &id, "https://evil.example")
+            .await
+            .err(),
+        Some(403)
+    );
+    let unknown = "0".repeat(32);
+    assert_eq!(
+        connect(&server, &ada, &unknown, &origin(&server))
+            .await
+            .err(),
+        Some(404)
+    );
+
+    // The customer: consent, then wrong passcodes are refused and counted.
+    let (_karin, mut karin_socket, karin) = guest_to_device_check(&server, &id).await;
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "passcode", "passcode": "fel-kod-1" }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut karin_socket, "passcode_wrong").await["may_retry"],
+        true
+    );
+    // Nonsense is answered, never obeyed.
+    karin_socket
+        .send(Message::Text("{not json".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        expect(&mut karin_socket, "refused").await["code"],
+        "unreadable"
+    );
+    send(&mut karin_socket, serde_json::json!({ "type": "lock" })).await;
+    assert_eq!(
+        expect(&mut karin_socket, "refused").await["code"],
+        "not_permitted"
+    );
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "passcode", "passcode": PASSCODE }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut karin_socket, "join_step").await["step"],
+        "device"
+    );
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut karin_socket, "join_step").await["step"],
+        "ready"
+    );
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "knock", "name": "Karin Kund" }),
+    )
+    .await;
+    expect(&mut karin_socket, "waiting").await;
+
+    // The host enters and sees the knock, with a risk signal from the wrong passcode.
+    let mut host_socket = connect(&server, &ada, &id, &origin(&server)).await.unwrap();
+    let welcome = expect(&mut host_socket, "welcome").await;
+    assert_eq!(welcome["standing"]["step"], "device", "{welcome}");
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
+    )
+    .await;
+    expect(&mut host_socket, "join_step").await;
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "enter", "name": "Ada Adviser" }),
+    )
+    .await;
+    let entered = expect(&mut host_socket, "admitted").await;
+    let lobby = entered["standing"]["lobby"].as_array().unwrap();
+    assert_eq!(lobby.len(), 1, "{entered}");
+    assert_eq!(lobby[0]["name_given"], "Karin Kund");
+    assert_eq!(lobby[0]["risk_level"], "elevated");
+    let host = entered["standing"]["you"]["person"].as_u64().unwrap();
+    assert_eq!(entered["standing"]["you"]["role"], "host");
+
+    // Lobby messages both ways.
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "message_to_lobby", "person": karin, "text": "Vad är ditt kundnummer?" }),
+    )
+    .await;
+    let asked = expect(&mut karin_socket, "lobby_message").await;
+    assert_eq!(asked["text"], "Vad är ditt kundnummer?");
+    assert_eq!(asked["from"], host);
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "message_to_hosts", "text": "4711" }),
+    )
+    .await;
+    // The host side sees the whole conversation: its own question, then the answer.
+    assert_eq!(
+        expect(&mut host_socket, "lobby_message").await["from"],
+        host
+    );
+    let answer = expect(&mut host_socket, "lobby_message").await;
+    assert_eq!(
+        (answer["from"].as_u64(), answer["text"].as_str()),
+        (Some(karin), Some("4711"))
+    );
+
+    // Admitted; screen sharing granted, started and revoked.
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "admit", "person": karin }),
+    )
+    .await;
+    let admitted = expect(&mut karin_socket, "admitted").await;
+    assert_eq!(admitted["standing"]["state"], "in_meeting");
+    expect(&mut host_socket, "participant_joined").await;
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "set_screen_share_allowed", "person": karin, "allowed": true }),
+    )
+    .await;
+    let allowed = expect(&mut karin_socket, "screen_share_changed").await;
+    assert_eq!(
+        (allowed["allowed"].as_bool(), allowed["sharing"].as_bool()),
+        (Some(true), Some(false))
+    );
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "start_screen_share" }),
+    )
+    .await;
+    expect_where(&mut host_socket, "screen_share_changed", |m| {
+        m["person"] == karin && m["sharing"] == true
+    })
+    .await;
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "set_screen_share_allowed", "person": karin, "allowed": false }),
+    )
+    .await;
+    // Her own share's start reached her too; then the revocation stops it at once.
+    expect_where(&mut karin_socket, "screen_share_changed", |m| {
+        m["allowed"] == false && m["sharing"] == false
+    })
+    .await;
+
+    // A participant cannot use host controls.
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "remove", "person": host, "ban": false }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut karin_socket, "refused").await["code"],
+        "not_permitted"
+    );
+
+    // Removed: told, disconnected, and her place is gone.
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "remove", "person": karin, "ban": false }),
+    )
+    .await;
+    assert_eq!(expect(&mut karin_socket, "removed").await["banned"], false);
+    assert_eq!(
+        closed(&mut karin_socket, Duration::from_secs(5)).await,
+        Some(4000)
+    );
+    assert_eq!(
+        connect(&server, &_karin, &id, &origin(&server)).await.err(),
+        Some(403),
+        "a removed person cannot come back on her old place"
+    );
+
+    // Locked: a new customer cannot knock.
+    send(&mut host_socket, serde_json::json!({ "type": "lock" })).await;
+    assert_eq!(
+        expect(&mut host_socket, "lock_changed").await["locked"],
+        true
+    );
+    let mut late = Client::new(&server);
+    let refused = late
+        .send("POST", &format!("/api/v1/meetings/{id}/join"), None, &[])
+        .await;
+    let answer: serde_json::Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(
+        (refused.status, answer["code"].as_str()),
+        (403, Some("meeting_locked"))
+    );
+
+    // The host signs out in another tab: the socket of that session closes within a second.
+    let signed_out = ada
+        .send(
+            "DELETE",
+            "/api/v1/session",
+            None,
+            &[("X-CSRF-Token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(signed_out.status, 204);
+    let started = std::time::Instant::now();
+    expect(&mut host_socket, "session_ended").await;
+    assert_eq!(
+        closed(&mut host_socket, Duration::from_secs(1)).await,
+        Some(4001)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    server.stop();
+    assert_audit_intact(dir.path());
+}
