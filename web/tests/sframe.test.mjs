@@ -2,10 +2,11 @@
 // Appendix C test vectors (C.1 headers, C.2 AES-CTR + HMAC, C.3 SFrame for suites 0x0001-0x0005)
 // from tests/data/rfc9605-vectors.json, then what the RFC leaves to us: strict header decoding,
 // counters that never repeat, anti-replay, one direction per key, KIDs from MLS epochs (§5.2),
-// and keeping the previous epoch for a second.
+// keeping the previous epoch for a second, and the VP8/Opus frame layout.
 //
 // It needs no server and no browser: it bundles src/sframe/index.ts with esbuild into a temporary
-// file and imports that. Time is passed in, so nothing here waits.
+// file and imports that. Time is passed in, so nothing here waits. The same transform in a real
+// worker in Chromium is tested by sframe-browser.test.mjs.
 
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -274,5 +275,72 @@ describe("SFrameEpochKeys", () => {
     await install(bob, 4, 100, [0, 1]);
     assert.equal((await bob.context.decrypt(frame)).ok, true);
     assert.equal(alice.context.hasDecryptionKey(sframe.kidFor(4, 2, 4)), false);
+  });
+});
+
+describe("VP8 and Opus frames", () => {
+  const baseKey = hex("00112233445566778899aabbccddeeff");
+  const vp8KeyFrame = hex("b00f00" + "9d012a" + "80020e01" + "00112233445566778899"); // P bit 0: key frame
+  const vp8DeltaFrame = hex("31ab00" + "0102030405060708090a0b0c");
+  const opusFrame = hex("fcff" + "0a0b0c0d0e0f10111213");
+
+  async function pair(wrongKey = false) {
+    const sender = new sframe.SFrameContext();
+    await sender.setEncryptionKey(0x10n, baseKey);
+    const receiver = new sframe.SFrameContext();
+    await receiver.addDecryptionKey(0x10n, wrongKey ? hex("ffeeddccbbaa99887766554433221100") : baseKey);
+    return { sender, receiver };
+  }
+
+  it("leaves a VP8 key frame's first 10 bytes and a delta frame's first byte clear, Opus none", async () => {
+    const { sender, receiver } = await pair();
+    for (const [codec, frame, clear] of [["vp8", vp8KeyFrame, 10], ["vp8", vp8DeltaFrame, 1], ["opus", opusFrame, 0]]) {
+      assert.equal(sframe.clearPrefixLength(codec, frame), clear);
+      const out = await sframe.protectFrame(sender, codec, frame);
+      assert.deepEqual(out.subarray(0, clear), frame.subarray(0, clear), `${codec}: prefix clear`);
+      const header = sframe.decodeHeader(out.subarray(clear));
+      assert.equal(header.kid, 0x10n);
+      assert.equal(out.length, frame.length + header.length + 16, `${codec}: header and a 16-byte tag added`);
+      assert.notDeepEqual(out.subarray(clear + header.length, clear + header.length + 4), frame.subarray(clear, clear + 4));
+      const back = await sframe.unprotectFrame(receiver, codec, out);
+      assert.equal(back.ok, true);
+      assert.deepEqual(back.plaintext, frame);
+      // The clear prefix is authenticated: changing it fails.
+      if (clear > 1) {
+        const changed = out.slice();
+        changed[clear - 1] ^= 1;
+        assert.equal((await sframe.unprotectFrame(receiver, codec, changed)).ok, false);
+      }
+    }
+  });
+
+  it("runs frames through the transform stream, dropping and counting what fails", async () => {
+    const { sender, receiver } = await pair();
+    const wrong = (await pair(true)).receiver;
+    const stats = { sender: sframe.emptyStats(), receiver: sframe.emptyStats(), wrong: sframe.emptyStats() };
+    const frames = [vp8KeyFrame, vp8DeltaFrame, vp8DeltaFrame].map((data) => ({ data: data.slice().buffer, type: "video" }));
+    const run = async (stream, input) => {
+      const output = [];
+      await ReadableStream.from(input).pipeThrough(stream).pipeTo(new WritableStream({ write: (frame) => void output.push(frame) }));
+      return output;
+    };
+    const encrypted = await run(sframe.sframeTransformStream(sender, { direction: "encrypt", codec: "vp8" }, stats.sender), frames);
+    assert.equal(encrypted.length, 3);
+    const copies = () => encrypted.map((frame) => ({ ...frame, data: frame.data.slice(0) }));
+    const decrypted = await run(sframe.sframeTransformStream(receiver, { direction: "decrypt", codec: "vp8" }, stats.receiver), copies());
+    assert.deepEqual(decrypted.map((frame) => new Uint8Array(frame.data)), [vp8KeyFrame, vp8DeltaFrame, vp8DeltaFrame]);
+    const none = await run(sframe.sframeTransformStream(wrong, { direction: "decrypt", codec: "vp8" }, stats.wrong), copies());
+    assert.equal(none.length, 0, "a wrong key decrypts nothing");
+    assert.equal(stats.sender.vp8.encrypted, 3);
+    assert.equal(stats.receiver.vp8.decrypted, 3);
+    assert.equal(stats.wrong.vp8.decrypted, 0);
+    assert.equal(stats.wrong.vp8.decryptFailed.authentication, 3);
+
+    // Without a key nothing goes out, not even in the clear.
+    const keyless = new sframe.SFrameContext();
+    const keylessStats = sframe.emptyStats();
+    const sent = await run(sframe.sframeTransformStream(keyless, { direction: "encrypt", codec: "opus" }, keylessStats), [{ data: opusFrame.slice().buffer }]);
+    assert.equal(sent.length, 0);
+    assert.equal(keylessStats.opus.encryptFailed, 1);
   });
 });
