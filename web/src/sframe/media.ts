@@ -70,6 +70,15 @@ export class SFrameMedia {
     }
     if (!hasEncodedStreams(endpoint)) throw new Error("this browser cannot encrypt media end to end");
     const { readable, writable } = endpoint.createEncodedStreams();
+    await this.transformStreams(readable, writable, options);
+  }
+
+  /**
+   * Hands a pair of encoded-frame streams to the worker, which transforms what `readable` gives
+   * into `writable` (both are transferred, so unusable here afterwards). This is the
+   * `createEncodedStreams()` path; tests use it with streams of their own.
+   */
+  async transformStreams(readable: ReadableStream<EncodedFrame>, writable: WritableStream<EncodedFrame>, options: TransformOptions): Promise<void> {
     await this.#request({ type: "streams", readable, writable, options }, [readable, writable]);
   }
 
