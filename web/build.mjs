@@ -1,5 +1,6 @@
 // Builds the browser client into web/dist, which the Rust build embeds in the `trygg` binary and
-// serves at the same paths: /, /assets/app.js, /assets/app.css, /favicon.svg.
+// serves at the same paths: /, /assets/app.js, /assets/app.css, /favicon.svg, and the media
+// encryption worker /assets/sframe-worker.js (a separate bundle: a worker loads its own script).
 //
 // It only bundles and copies. It does not type-check (that is `npm run typecheck`) and it does
 // not watch or serve: the real server serves dist/ under its strict Content-Security-Policy, and
@@ -27,20 +28,22 @@ async function main() {
   await rm(distDir, { recursive: true, force: true });
   await mkdir(join(distDir, "assets"), { recursive: true });
 
-  await build({
+  const common = {
     absWorkingDir: webDir,
-    entryPoints: ["src/main.ts"],
-    outfile: join(distDir, "assets/app.js"),
     bundle: true,
-    format: "esm",
     minify: true,
-    // A separate app.js.map, referenced from app.js, fetched only when developer tools open.
+    // A separate .js.map, referenced from the script, fetched only when developer tools open.
     sourcemap: "linked",
     target: ["chrome120", "firefox120", "safari17"],
     charset: "utf8",
     legalComments: "none",
     logLevel: "warning",
-  });
+  };
+  await Promise.all([
+    build({ ...common, entryPoints: ["src/main.ts"], outfile: join(distDir, "assets/app.js"), format: "esm" }),
+    // A classic (not module) worker script, so `new Worker(url)` works without `{ type: "module" }`.
+    build({ ...common, entryPoints: ["src/sframe/worker.ts"], outfile: join(distDir, "assets/sframe-worker.js"), format: "iife" }),
+  ]);
 
   for (const [from, to] of staticFiles) {
     const target = join(distDir, to);
@@ -48,7 +51,15 @@ async function main() {
     await copyFile(join(webDir, from), target);
   }
 
-  const outputs = ["index.html", "assets/app.js", "assets/app.js.map", "assets/app.css", "favicon.svg"];
+  const outputs = [
+    "index.html",
+    "assets/app.js",
+    "assets/app.js.map",
+    "assets/sframe-worker.js",
+    "assets/sframe-worker.js.map",
+    "assets/app.css",
+    "favicon.svg",
+  ];
   const sizes = await Promise.all(
     outputs.map(async (path) => `${path} ${formatSize((await stat(join(distDir, path))).size)}`),
   );
