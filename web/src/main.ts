@@ -12,8 +12,10 @@ import { fetchServerInfo, fetchSession } from "./api";
 import { enrolPage } from "./enrol";
 import { isSignedOut, logIfUnexpected } from "./errors";
 import { initialLang, storeLang, type Lang } from "./i18n";
+import { joinPage } from "./join";
 import { notFoundPage } from "./not-found";
 import type { Page, PageContext } from "./page";
+import { roomPage } from "./room";
 import { routeOf, showPath, watchHistory, type AppPath, type Route } from "./router";
 import { mountShell, type ShellView } from "./shell";
 import { hintFor, readSignedInHint, storeSignedInHint, watchSignedInHint } from "./signed-in-hint";
@@ -29,6 +31,8 @@ const pages: Readonly<Record<Route, (context: PageContext) => Page>> = {
   enrol: enrolPage,
   account: accountPage,
   admin: adminPage,
+  join: joinPage,
+  room: roomPage,
   notFound: notFoundPage,
 };
 

@@ -5,7 +5,7 @@
 //! the address bar; `main.ts` decides what to show.
 
 /** The client's own pages. */
-export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "notFound";
+export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "join" | "room" | "notFound";
 
 /** The path of every page that can be linked to. */
 export const paths = {
@@ -14,13 +14,41 @@ export const paths = {
   enrol: "/enrol",
   account: "/account",
   admin: "/admin",
+  // The pages of one meeting; their real paths carry its id (see `joinPath` and `roomPath`).
+  join: "/m",
+  room: "/meetings/room",
 } as const satisfies Readonly<Record<Exclude<Route, "notFound">, string>>;
 
-export type AppPath = (typeof paths)[keyof typeof paths];
+/** A customer's link to a meeting. */
+export type JoinPath = `/m/${string}`;
+/** The meeting room of a member of staff. */
+export type RoomPath = `/meetings/${string}/room`;
+
+export type AppPath = (typeof paths)[keyof typeof paths] | JoinPath | RoomPath;
+
+/** A meeting id: 32 lower-case hex digits (128 random bits). */
+const meetingId = /^[0-9a-f]{32}$/;
+
+export function joinPath(id: string): JoinPath {
+  return `/m/${id}`;
+}
+
+export function roomPath(id: string): RoomPath {
+  return `/meetings/${id}/room`;
+}
+
+/** The meeting id in a join or room path, or null. */
+export function meetingIdOf(pathname: string): string | null {
+  const match = /^\/(?:m\/([^/]+)|meetings\/([^/]+)\/room)\/?$/.exec(pathname);
+  const id = match?.[1] ?? match?.[2] ?? null;
+  return id !== null && meetingId.test(id) ? id : null;
+}
 
 /** The page for `pathname`; a trailing slash does not matter. */
 export function routeOf(pathname: string): Route {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+  if (meetingIdOf(path) !== null) return path.startsWith("/m/") ? "join" : "room";
+  if (path === paths.join || path === paths.room) return "notFound";
   for (const [route, routePath] of Object.entries(paths)) {
     if (routePath === path) return route as Route;
   }

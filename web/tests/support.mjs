@@ -108,8 +108,21 @@ export function runTrygg(bin, args) {
   });
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+/**
+ * Launches Chromium; with `media`, fake camera, microphone and screen that need no prompt (the
+ * flags FIELD-NOTES lists for WebRTC on a loopback-only host).
+ */
+export async function launchBrowser({ media = false } = {}) {
+  const mediaArgs = media
+    ? [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--autoplay-policy=no-user-gesture-required",
+      ]
+    : [];
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...mediaArgs] });
 }
 
 export async function newContext(browser, baseURL, locale) {
