@@ -11,6 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::audit_events::audit_actions_async;
 use crate::common::{assert_audit_intact, client_config, start_demo, Running};
 use crate::identity::Client;
 use crate::meetings::adviser;
@@ -417,6 +418,49 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
         started.elapsed()
     );
 
-    server.stop();
+    let (_, logs) = server.stop();
+    // Every step is in the trail, with who did it to whom; no message text, name or passcode is
+    // in the trail or the logs.
+    let actions = audit_actions_async(dir.path()).await;
+    let names: Vec<&str> = actions.iter().map(|(action, _)| action.as_str()).collect();
+    for expected in [
+        "meeting.join.arrive",
+        "meeting.join.consent",
+        "meeting.join.passcode",
+        "meeting.join.device",
+        "meeting.lobby.knock",
+        "meeting.enter",
+        "meeting.lobby.message",
+        "meeting.lobby.admit",
+        "meeting.screen_share.allow",
+        "meeting.screen_share.start",
+        "meeting.screen_share.deny",
+        "meeting.participant.remove",
+        "meeting.lock",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let admit = actions
+        .iter()
+        .find(|(action, _)| action == "meeting.lobby.admit")
+        .map(|(_, details)| details)
+        .unwrap();
+    assert_eq!(admit.get("meeting").map(String::as_str), Some(id.as_str()));
+    let everything = format!("{actions:?}{logs}");
+    for secret in [
+        "Vad är ditt kundnummer?",
+        "4711",
+        "Karin Kund",
+        PASSCODE,
+        "fel-kod-1",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} reached the trail or the logs"
+        );
+    }
     assert_audit_intact(dir.path());
 }
