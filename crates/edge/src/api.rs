@@ -69,6 +69,7 @@ pub struct ApiError {
         crate::meetings::get_one,
         crate::meetings::update,
         crate::meetings::cancel,
+        crate::invitations::invite,
         crate::passkey::list,
         crate::passkey::remove,
         crate::passkey::register_start,

@@ -20,6 +20,7 @@ pub struct Wired {
     pub accounts: Arc<AccountService>,
     pub sso: Arc<SsoService>,
     pub meetings: Arc<crate::meetings::MeetingService>,
+    pub invitations: Arc<crate::invitations::InvitationService>,
 }
 
 impl edge::Services for Wired {
@@ -55,6 +56,10 @@ impl edge::Services for Wired {
 
     fn meetings(&self) -> &dyn edge::meetings::MeetingsApi {
         &*self.meetings
+    }
+
+    fn invitations(&self) -> &dyn edge::invitations::InvitationsApi {
+        &*self.invitations
     }
 
     fn sso(&self) -> &dyn edge::sso::SsoApi {
