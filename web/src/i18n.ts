@@ -217,6 +217,73 @@ const sv = {
   stepUpIntro:
     "Den här ändringen kräver att du bekräftar med din andra faktor. Skriv den sexsiffriga koden från autentiseringsappen.",
   stepUpSubmit: "Bekräfta",
+  meetings: "Möten",
+  meetingsTitle: "Mina möten",
+  meetingsIntro:
+    "Här bokar du möten med dina kunder, kopierar länken och bjuder in via e-post. Kunden kommer in först när du släpper in hen från väntrummet.",
+  meetingsLoading: "Hämtar dina möten …",
+  meetingsFailed: "Det gick inte att hämta dina möten. Kontrollera din anslutning och ladda om sidan.",
+  meetingsNoAccess: "Den här sidan är för rådgivare.",
+  meetingsNoAccessHint: "Behöver du boka möten med kunder? Be en administratör om rollen Rådgivare.",
+  toMeetings: "Till mina möten",
+  createMeetingTitle: "Boka ett möte",
+  meetingTitle: "Rubrik",
+  meetingTitleHint: "Syns bara för dig: aldrig för kunden och aldrig i inbjudan.",
+  meetingStarts: "Börjar",
+  meetingEnds: "Slutar",
+  meetingWindowHint: "Länken fungerar bara mellan start och slut, som längst 24 timmar.",
+  meetingPasscode: "Kod (valfri)",
+  meetingPasscodeHint:
+    "6–64 tecken som kunden måste skriva för att komma in. Ge kunden koden på annat sätt än länken, till exempel per telefon.",
+  showPasscode: "Visa kod",
+  hidePasscode: "Dölj kod",
+  bookMeeting: "Boka mötet",
+  meetingTitleMissing: "Skriv en rubrik för mötet.",
+  meetingTitleInvalid: "Rubriken får ha högst 200 tecken och inga radbrytningar. Korta den.",
+  meetingStartMissing: "Välj datum och tid när mötet börjar.",
+  meetingEndMissing: "Välj datum och tid när mötet slutar.",
+  meetingWindowInvalid:
+    "Välj en tid som slutar efter att den börjar, varar högst 24 timmar, inte redan har passerat och ligger inom ett år.",
+  meetingPasscodeInvalid: "Koden ska ha 6–64 tecken. Lämna fältet tomt för ett möte utan kod.",
+  meetingBooked: "Mötet ”{title}” är bokat.",
+  meetingsListTitle: "Bokade möten",
+  noMeetings: "Du har inga möten ännu. Boka ett ovan.",
+  meetingWhen: "Tid",
+  meetingStatusScheduled: "Bokat",
+  meetingStatusCancelled: "Avbokat",
+  meetingStatusEnded: "Avslutat",
+  meetingHasPasscode: "Kod",
+  yes: "Ja",
+  no: "Nej",
+  meetingLink: "Länk till mötet",
+  copyMeetingLink: "Kopiera länken",
+  meetingActions: "Åtgärder för ”{title}”",
+  inviteByEmail: "Bjud in via e-post",
+  customerEmail: "Kundens e-postadress",
+  customerEmailHint: "Kunden får länken, tiden och en varning att aldrig dela länken, men aldrig rubriken.",
+  sendInvitation: "Skicka inbjudan",
+  invitationSent: "Inbjudan är skickad till {email}.",
+  customerEmailMissing: "Skriv kundens e-postadress.",
+  emailNotConfigured:
+    "E-post är inte inställd på servern, så inbjudan kan inte skickas. Kopiera länken och skicka den på annat sätt, eller be din administratör att ställa in e-post.",
+  emailUnavailable: "E-postservern svarar inte just nu, så inget skickades. Försök igen om några minuter.",
+  emailRefused:
+    "E-postservern tog inte emot inbjudan, så inget skickades. Kontrollera adressen; stämmer den, be din administratör kontrollera e-postinställningarna.",
+  tooManyInvitations: "Mötet har fått så många inbjudningar som det får ha. Kopiera länken och skicka den på annat sätt.",
+  invitationInProgress: "En annan inbjudan till mötet skickas just nu. Vänta en stund och försök igen.",
+  editMeeting: "Ändra",
+  saveMeeting: "Spara ändringarna",
+  meetingNewPasscode: "Ny kod (valfri)",
+  meetingNewPasscodeHint: "Lämna tomt för att behålla koden som den är.",
+  removePasscode: "Ta bort koden",
+  meetingSaved: "Ändringarna i ”{title}” är sparade.",
+  cancelMeeting: "Avboka",
+  confirmCancelMeeting: "Avboka ”{title}”? Länken slutar fungera direkt, och det går inte att ångra.",
+  confirmCancelMeetingButton: "Ja, avboka mötet",
+  keepMeeting: "Nej, behåll mötet",
+  meetingCancelled: "”{title}” är avbokat. Länken fungerar inte längre.",
+  meetingClosed: "Mötet är avbokat eller har redan varit, så det går inte att ändra eller bjuda in till. Ladda om sidan.",
+  meetingNotFound: "Mötet finns inte längre. Ladda om sidan för att se den aktuella listan.",
   notFoundTitle: "Sidan finns inte",
   notFoundText: "Adressen leder inte till någon sida i Trygg. Kontrollera adressen eller gå till startsidan.",
   toHome: "Till startsidan",
@@ -431,6 +498,73 @@ const en: Dictionary = {
   stepUpIntro:
     "This change needs you to confirm with your second factor. Enter the 6-digit code from the authenticator app.",
   stepUpSubmit: "Confirm",
+  meetings: "Meetings",
+  meetingsTitle: "My meetings",
+  meetingsIntro:
+    "Book meetings with your customers here, copy the link and invite by e-mail. The customer gets in only when you admit them from the lobby.",
+  meetingsLoading: "Loading your meetings …",
+  meetingsFailed: "Could not load your meetings. Check your connection and reload the page.",
+  meetingsNoAccess: "This page is for advisers.",
+  meetingsNoAccessHint: "Do you need to book meetings with customers? Ask an administrator for the Adviser role.",
+  toMeetings: "Go to my meetings",
+  createMeetingTitle: "Book a meeting",
+  meetingTitle: "Title",
+  meetingTitleHint: "Shown only to you: never to the customer, never in the invitation.",
+  meetingStarts: "Starts",
+  meetingEnds: "Ends",
+  meetingWindowHint: "The link works only between the start and the end, at most 24 hours.",
+  meetingPasscode: "Passcode (optional)",
+  meetingPasscodeHint:
+    "6 to 64 characters the customer must type to get in. Give it to the customer another way than the link, for example by phone.",
+  showPasscode: "Show passcode",
+  hidePasscode: "Hide passcode",
+  bookMeeting: "Book the meeting",
+  meetingTitleMissing: "Give the meeting a title.",
+  meetingTitleInvalid: "The title may have at most 200 characters and no line breaks. Shorten it.",
+  meetingStartMissing: "Choose the date and time the meeting starts.",
+  meetingEndMissing: "Choose the date and time the meeting ends.",
+  meetingWindowInvalid:
+    "Choose a time that ends after it starts, lasts at most 24 hours, has not passed and is within a year.",
+  meetingPasscodeInvalid: "The passcode needs 6 to 64 characters. Leave it empty for a meeting without one.",
+  meetingBooked: "The meeting “{title}” is booked.",
+  meetingsListTitle: "Booked meetings",
+  noMeetings: "You have no meetings yet. Book one above.",
+  meetingWhen: "Time",
+  meetingStatusScheduled: "Scheduled",
+  meetingStatusCancelled: "Cancelled",
+  meetingStatusEnded: "Ended",
+  meetingHasPasscode: "Passcode",
+  yes: "Yes",
+  no: "No",
+  meetingLink: "Meeting link",
+  copyMeetingLink: "Copy the link",
+  meetingActions: "Actions for “{title}”",
+  inviteByEmail: "Invite by e-mail",
+  customerEmail: "Customer's e-mail address",
+  customerEmailHint: "The customer gets the link, the time and a warning never to share the link, but never the title.",
+  sendInvitation: "Send invitation",
+  invitationSent: "The invitation is sent to {email}.",
+  customerEmailMissing: "Enter the customer's e-mail address.",
+  emailNotConfigured:
+    "E-mail is not set up on the server, so the invitation cannot be sent. Copy the link and send it another way, or ask your administrator to set up e-mail.",
+  emailUnavailable: "The mail server does not answer right now, so nothing was sent. Try again in a few minutes.",
+  emailRefused:
+    "The mail server did not accept the invitation, so nothing was sent. Check the address; if it is right, ask your administrator to check the e-mail settings.",
+  tooManyInvitations: "This meeting has had as many invitations as it may. Copy the link and send it another way.",
+  invitationInProgress: "Another invitation to this meeting is being sent. Wait a moment and try again.",
+  editMeeting: "Edit",
+  saveMeeting: "Save changes",
+  meetingNewPasscode: "New passcode (optional)",
+  meetingNewPasscodeHint: "Leave it empty to keep the passcode as it is.",
+  removePasscode: "Remove the passcode",
+  meetingSaved: "The changes to “{title}” are saved.",
+  cancelMeeting: "Cancel meeting",
+  confirmCancelMeeting: "Cancel “{title}”? The link stops working at once, and this cannot be undone.",
+  confirmCancelMeetingButton: "Yes, cancel the meeting",
+  keepMeeting: "No, keep it",
+  meetingCancelled: "“{title}” is cancelled. The link no longer works.",
+  meetingClosed: "The meeting is cancelled or over, so it cannot be changed or invited to. Reload the page.",
+  meetingNotFound: "The meeting no longer exists. Reload the page to see the current list.",
   notFoundTitle: "Page not found",
   notFoundText: "This address does not lead to a page in Trygg. Check the address or go to the home page.",
   toHome: "Go to the home page",
@@ -456,6 +590,24 @@ export function formatDateTime(lang: Lang, epochMs: number): string {
 const dateTimeFormats: Readonly<Record<Lang, Intl.DateTimeFormat>> = {
   sv: new Intl.DateTimeFormat("sv-SE", { dateStyle: "medium", timeStyle: "short" }),
   en: new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short" }),
+};
+
+/**
+ * A meeting's window in the person's language: "7 dec. 2026 14:00–15:00", or both dates and
+ * times when it runs past midnight.
+ */
+export function formatWindow(lang: Lang, startMs: number, endMs: number): string {
+  const start = new Date(startMs);
+  const end = new Date(endMs);
+  if (start.toDateString() !== end.toDateString()) {
+    return `${formatDateTime(lang, startMs)} – ${formatDateTime(lang, endMs)}`;
+  }
+  return `${formatDateTime(lang, startMs)}–${timeFormats[lang].format(end)}`;
+}
+
+const timeFormats: Readonly<Record<Lang, Intl.DateTimeFormat>> = {
+  sv: new Intl.DateTimeFormat("sv-SE", { timeStyle: "short" }),
+  en: new Intl.DateTimeFormat("en-GB", { timeStyle: "short" }),
 };
 
 export function isLang(value: unknown): value is Lang {

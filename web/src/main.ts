@@ -8,6 +8,7 @@
 
 import { accountPage } from "./account";
 import { adminPage } from "./admin";
+import { dashboardPage } from "./dashboard";
 import { fetchServerInfo, fetchSession } from "./api";
 import { enrolPage } from "./enrol";
 import { isSignedOut, logIfUnexpected } from "./errors";
@@ -21,7 +22,7 @@ import { signInPage } from "./sign-in";
 import { welcomePage } from "./welcome";
 
 /** Pages that ask the server who is signed in as soon as they open. */
-const pagesThatAsk: readonly Route[] = ["account", "admin", "signIn"];
+const pagesThatAsk: readonly Route[] = ["account", "admin", "meetings", "signIn"];
 
 const pages: Readonly<Record<Route, (context: PageContext) => Page>> = {
   welcome: welcomePage,
@@ -29,6 +30,7 @@ const pages: Readonly<Record<Route, (context: PageContext) => Page>> = {
   enrol: enrolPage,
   account: accountPage,
   admin: adminPage,
+  meetings: dashboardPage,
   notFound: notFoundPage,
 };
 

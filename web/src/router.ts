@@ -5,7 +5,7 @@
 //! the address bar; `main.ts` decides what to show.
 
 /** The client's own pages. */
-export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "notFound";
+export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "meetings" | "notFound";
 
 /** The path of every page that can be linked to. */
 export const paths = {
@@ -14,6 +14,7 @@ export const paths = {
   enrol: "/enrol",
   account: "/account",
   admin: "/admin",
+  meetings: "/meetings",
 } as const satisfies Readonly<Record<Exclude<Route, "notFound">, string>>;
 
 export type AppPath = (typeof paths)[keyof typeof paths];
