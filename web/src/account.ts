@@ -1,5 +1,6 @@
 //! `/account`: who is signed in, with which roles, a way to sign out, the account's live
-//! sessions, each of the others with a button that signs it out, and its passkeys: add one
+//! sessions, each of the others with a button that signs it out (and, for advisers, the way to
+//! their meetings), and its passkeys: add one
 //! (named, so it can be recognised) or remove one. Adding and removing need a fresh second
 //! factor; the step-up dialog asks for it when the server says so.
 //!
@@ -24,7 +25,7 @@ import { element, Localized, type Message } from "./dom";
 import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
 import { alertRegion, field, form, submitButton } from "./forms";
 import { formatDateTime, type Lang, type MessageKey } from "./i18n";
-import { pageHeading, type Page, type PageContext } from "./page";
+import { pageHeading, pageLink, type Page, type PageContext } from "./page";
 import { roleList } from "./roles";
 import { createPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 import { paths } from "./router";
@@ -121,9 +122,15 @@ export function accountPage(context: PageContext): Page {
         context.navigate(paths.signIn);
       }
 
+      // Advisers book their meetings on their own page.
+      const meetingsLink = account.roles.includes("adviser")
+        ? [element("p", {}, pageLink(context, scope, paths.meetings, "toMeetings"))]
+        : [];
+
       return [
         signedInAs,
         facts,
+        ...meetingsLink,
         signOutAlert.element,
         signOutForm,
         sessionsSection(scope, info, initialSessions),

@@ -136,7 +136,17 @@ export type Problem =
         | "passkey_malformed"
         | "passkey_exists"
         | "registration_expired"
-        | "too_many_passkeys";
+        | "too_many_passkeys"
+        | "invalid_title"
+        | "invalid_window"
+        | "invalid_passcode"
+        | "meeting_closed"
+        | "meeting_erased"
+        | "email_not_configured"
+        | "email_unavailable"
+        | "email_refused"
+        | "too_many_invitations"
+        | "invitation_in_progress";
     }
   | { readonly code: "throttled"; readonly retry_after_secs: number }
   | {
@@ -340,6 +350,115 @@ export async function endAccountSessions(accountId: string, csrfToken: string): 
   return number(ended, "revoke-sessions.ended");
 }
 
+/** Where a meeting stands: booked, called off by its host, or over. */
+export type MeetingStatus = "scheduled" | "cancelled" | "ended";
+
+/** A meeting as its host sees it: `GET /api/v1/meetings` and what the booking calls answer. */
+export interface MeetingView {
+  /** 32 hex characters, the only id in the link. */
+  readonly id: string;
+  /** Seen only by the host: never shown to the customer, never in an invitation. */
+  readonly title: string;
+  /** The validity window: the link lets nobody in outside it. */
+  readonly starts_at_ms: number;
+  readonly ends_at_ms: number;
+  readonly status: MeetingStatus;
+  readonly has_passcode: boolean;
+  /** `/m/<id>`; the page puts its own origin in front. */
+  readonly link_path: string;
+}
+
+/** A new meeting: `POST /api/v1/meetings`. */
+export interface MeetingRequest {
+  readonly title: string;
+  readonly starts_at_ms: number;
+  readonly ends_at_ms: number;
+  /** 6 to 64 characters, or null for a meeting without one. */
+  readonly passcode: string | null;
+}
+
+/** A change: the passcode stays unless a new one is given or `remove_passcode` is set. */
+export interface MeetingChange extends MeetingRequest {
+  readonly remove_passcode: boolean;
+}
+
+/** What `POST /api/v1/meetings/{id}/invitations` answers once the mail server took the e-mail. */
+export interface InvitationSent {
+  readonly id: string;
+  readonly sent_at_ms: number;
+  readonly invitations_sent: number;
+  readonly invitations_left: number;
+}
+
+/** The meetings the signed-in person hosts, soonest first. */
+export async function fetchMeetings(): Promise<readonly MeetingView[]> {
+  const { meetings } = object(await call("GET", "/api/v1/meetings"), "meetings");
+  if (!Array.isArray(meetings)) throw new ApiError("meetings: meetings is not an array");
+  return meetings.map((entry: unknown) => parseMeeting(entry, "meetings[]"));
+}
+
+/** Books a meeting hosted by the signed-in person. */
+export async function createMeeting(request: MeetingRequest, csrfToken: string): Promise<MeetingView> {
+  return parseMeeting(await call("POST", "/api/v1/meetings", { body: request, csrfToken }), "create meeting");
+}
+
+/** Changes a booked meeting's title, window or passcode. */
+export async function updateMeeting(meetingId: string, change: MeetingChange, csrfToken: string): Promise<MeetingView> {
+  return parseMeeting(await call("PUT", meetingPath(meetingId), { body: change, csrfToken }), "update meeting");
+}
+
+/** Cancels a booked meeting: its link stops working at once. */
+export async function cancelMeeting(meetingId: string, csrfToken: string): Promise<MeetingView> {
+  return parseMeeting(await call("POST", `${meetingPath(meetingId)}/cancel`, { csrfToken }), "cancel meeting");
+}
+
+/**
+ * Sends the meeting's link to `email`. `utcOffsetMinutes` is the customer's (here: this
+ * browser's) offset from UTC at the meeting's start, so the e-mail states the time as a clock
+ * there shows it.
+ */
+export async function inviteToMeeting(
+  meetingId: string,
+  email: string,
+  utcOffsetMinutes: number,
+  csrfToken: string,
+): Promise<InvitationSent> {
+  const body = { email, utc_offset_minutes: utcOffsetMinutes };
+  const value = object(await call("POST", `${meetingPath(meetingId)}/invitations`, { body, csrfToken }), "invitation");
+  return {
+    id: string(value.id, "invitation.id"),
+    sent_at_ms: number(value.sent_at_ms, "invitation.sent_at_ms"),
+    invitations_sent: number(value.invitations_sent, "invitation.invitations_sent"),
+    invitations_left: number(value.invitations_left, "invitation.invitations_left"),
+  };
+}
+
+function meetingPath(meetingId: string): string {
+  return `/api/v1/meetings/${encodeURIComponent(meetingId)}`;
+}
+
+function parseMeeting(value: unknown, what: string): MeetingView {
+  const { id, title, starts_at_ms, ends_at_ms, status, has_passcode, link_path } = object(value, what);
+  if (status !== "scheduled" && status !== "cancelled" && status !== "ended") {
+    throw new ApiError(`${what}: status is ${String(status)}`);
+  }
+  const meetingId = string(id, `${what}.id`);
+  if (!/^[0-9a-f]{32}$/.test(meetingId)) throw new ApiError(`${what}: id is not 32 hex characters`);
+  const path = string(link_path, `${what}.link_path`);
+  // Only ever this site's own meeting path: the page puts its origin in front, so an answer can
+  // never turn the link into one to another site.
+  if (path !== `/m/${meetingId}`) throw new ApiError(`${what}: link_path is not /m/<id>`);
+  return {
+    id: meetingId,
+    title: string(title, `${what}.title`),
+    starts_at_ms: number(starts_at_ms, `${what}.starts_at_ms`),
+    ends_at_ms: number(ends_at_ms, `${what}.ends_at_ms`),
+    status,
+    has_passcode: boolean(has_passcode, `${what}.has_passcode`),
+    link_path: path,
+  };
+}
+
 interface CallOptions {
   /** Sent as JSON. */
   readonly body?: unknown;
@@ -404,6 +523,16 @@ async function readProblem(response: Response): Promise<Problem> {
     case "passkey_exists":
     case "registration_expired":
     case "too_many_passkeys":
+    case "invalid_title":
+    case "invalid_window":
+    case "invalid_passcode":
+    case "meeting_closed":
+    case "meeting_erased":
+    case "email_not_configured":
+    case "email_unavailable":
+    case "email_refused":
+    case "too_many_invitations":
+    case "invitation_in_progress":
       return { code };
     case "throttled":
       // A missing or odd delay still means "wait"; a minute is the least the person is told.

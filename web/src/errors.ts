@@ -53,6 +53,26 @@ export function messageFor(error: unknown): Message {
       return { key: "passkeyExists" };
     case "too_many_passkeys":
       return { key: "tooManyPasskeys" };
+    case "invalid_title":
+      return { key: "meetingTitleInvalid" };
+    case "invalid_window":
+      return { key: "meetingWindowInvalid" };
+    case "invalid_passcode":
+      return { key: "meetingPasscodeInvalid" };
+    case "meeting_closed":
+      return { key: "meetingClosed" };
+    case "meeting_erased":
+      return { key: "meetingNotFound" };
+    case "email_not_configured":
+      return { key: "emailNotConfigured" };
+    case "email_unavailable":
+      return { key: "emailUnavailable" };
+    case "email_refused":
+      return { key: "emailRefused" };
+    case "too_many_invitations":
+      return { key: "tooManyInvitations" };
+    case "invitation_in_progress":
+      return { key: "invitationInProgress" };
     case "unauthenticated":
     case "not_found":
     case "unknown":

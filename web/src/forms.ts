@@ -27,6 +27,8 @@ export interface FieldOptions {
   readonly attributes: Readonly<Record<string, string>>;
   /** Adds a "Show password" button that switches the input between hidden and plain text. */
   readonly revealable?: boolean;
+  /** The button's two labels, if not "Show password" / "Hide password". */
+  readonly revealLabels?: { readonly show: MessageKey; readonly hide: MessageKey };
 }
 
 export function field(texts: Localized, options: FieldOptions): Field {
@@ -45,7 +47,8 @@ export function field(texts: Localized, options: FieldOptions): Field {
 
   if (options.revealable) {
     const toggle = element("button", { type: "button", class: "reveal", "aria-controls": options.id });
-    texts.bind((t) => (toggle.textContent = t(input.type === "password" ? "showPassword" : "hidePassword")));
+    const labels = options.revealLabels ?? { show: "showPassword", hide: "hidePassword" };
+    texts.bind((t) => (toggle.textContent = t(input.type === "password" ? labels.show : labels.hide)));
     toggle.addEventListener("click", () => {
       input.type = input.type === "password" ? "text" : "password";
       texts.apply();

@@ -24,7 +24,7 @@ const purposeText: Readonly<Record<string, { readonly title: MessageKey; readonl
 };
 
 const joinRefusals: Readonly<Record<string, MessageKey>> = {
-  not_found: "meetingNotFound",
+  not_found: "joinMeetingNotFound",
   outside_window: "joinOutsideWindow",
   meeting_locked: "joinLocked",
   meeting_full: "joinFull",
@@ -54,7 +54,7 @@ export function joinPage(context: PageContext): Page {
   let disposed = false;
 
   showStep("opening", (scope) => [scope.text(element("p", { role: "status" }), "joinOpening")]);
-  if (meetingId === null) showProblem({ key: "meetingNotFound" });
+  if (meetingId === null) showProblem({ key: "joinMeetingNotFound" });
   else void open(meetingId);
 
   async function open(id: string): Promise<void> {

@@ -8,6 +8,7 @@
 
 import { accountPage } from "./account";
 import { adminPage } from "./admin";
+import { dashboardPage } from "./dashboard";
 import { fetchServerInfo, fetchSession } from "./api";
 import { enrolPage } from "./enrol";
 import { isSignedOut, logIfUnexpected } from "./errors";
@@ -23,7 +24,7 @@ import { signInPage } from "./sign-in";
 import { welcomePage } from "./welcome";
 
 /** Pages that ask the server who is signed in as soon as they open. */
-const pagesThatAsk: readonly Route[] = ["account", "admin", "signIn"];
+const pagesThatAsk: readonly Route[] = ["account", "admin", "meetings", "signIn"];
 
 const pages: Readonly<Record<Route, (context: PageContext) => Page>> = {
   welcome: welcomePage,
@@ -33,6 +34,7 @@ const pages: Readonly<Record<Route, (context: PageContext) => Page>> = {
   admin: adminPage,
   join: joinPage,
   room: roomPage,
+  meetings: dashboardPage,
   notFound: notFoundPage,
 };
 

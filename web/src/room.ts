@@ -534,7 +534,7 @@ export function roomPage(context: PageContext): Page {
   };
 
   if (meetingId === null) {
-    body.replaceChildren(texts.text(element("p", { class: "alert-static", role: "alert" }), "meetingNotFound"));
+    body.replaceChildren(texts.text(element("p", { class: "alert-static", role: "alert" }), "joinMeetingNotFound"));
   } else {
     fetchSession().then(
       (info) => {

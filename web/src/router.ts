@@ -5,7 +5,7 @@
 //! the address bar; `main.ts` decides what to show.
 
 /** The client's own pages. */
-export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "join" | "room" | "notFound";
+export type Route = "welcome" | "signIn" | "enrol" | "account" | "admin" | "meetings" | "join" | "room" | "notFound";
 
 /** The path of every page that can be linked to. */
 export const paths = {
@@ -14,6 +14,7 @@ export const paths = {
   enrol: "/enrol",
   account: "/account",
   admin: "/admin",
+  meetings: "/meetings",
   // The pages of one meeting; their real paths carry its id (see `joinPath` and `roomPath`).
   join: "/m",
   room: "/meetings/room",

@@ -11,7 +11,7 @@ import { element } from "./dom";
 import { endonyms, languages, translate, type Lang, type MessageKey } from "./i18n";
 import type { Page } from "./page";
 import { isPlainClick, paths, type AppPath, type Route } from "./router";
-import type { SignedInHint } from "./signed-in-hint";
+import { hintsAdministrator, hintsAdviser, type SignedInHint } from "./signed-in-hint";
 
 /** Where the server information stands. */
 export type InfoState =
@@ -25,8 +25,8 @@ export interface ShellView {
   readonly info: InfoState;
   readonly route: Route;
   /**
-   * Whether the menu offers "My account" rather than "Sign in", and "Administration" as well
-   * (for an administrator).
+   * Whether the menu offers "My account" rather than "Sign in", and "Administration" (for an
+   * administrator) and "Meetings" (for an adviser) as well.
    */
   readonly signedIn: SignedInHint;
   readonly page: Page;
@@ -74,12 +74,15 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
   // Only for administrators; the server refuses everyone else anyway.
   const adminLink = text(menuLink(paths.admin), "administration");
   const adminItem = element("li", { hidden: "" }, adminLink);
+  // Only for advisers: their meetings dashboard.
+  const meetingsLink = text(menuLink(paths.meetings), "meetings");
+  const meetingsItem = element("li", { hidden: "" }, meetingsLink);
   // "Sign in" or "My account", depending on whether someone seems to be signed in.
   const accountLink = menuLink(paths.signIn);
   const nav = element(
     "nav",
     { class: "site-nav" },
-    element("ul", {}, element("li", {}, homeLink), adminItem, element("li", {}, accountLink)),
+    element("ul", {}, element("li", {}, homeLink), meetingsItem, adminItem, element("li", {}, accountLink)),
   );
 
   const langButtons = languages.map((lang) => {
@@ -127,9 +130,10 @@ export function mountShell(body: HTMLElement, actions: ShellActions): Shell {
       const someone = signedIn !== "signedOut";
       accountLink.setAttribute("href", someone ? paths.account : paths.signIn);
       accountLink.textContent = t(someone ? "myAccount" : "signIn");
-      adminItem.hidden = signedIn !== "administrator";
+      adminItem.hidden = !hintsAdministrator(signedIn);
+      meetingsItem.hidden = !hintsAdviser(signedIn);
       const currentPath = route === "notFound" ? null : paths[route];
-      for (const link of [homeLink, adminLink, accountLink]) {
+      for (const link of [homeLink, meetingsLink, adminLink, accountLink]) {
         if (link.getAttribute("href") === currentPath) link.setAttribute("aria-current", "page");
         else link.removeAttribute("aria-current");
       }

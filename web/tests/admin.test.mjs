@@ -236,7 +236,7 @@ describe("account administration with step-up in Chromium against `trygg demo`",
     const main = boPage.getByRole("main");
     await main.getByText(`Inloggad som ${bo.name} (${bo.email})`, { exact: true }).waitFor();
     assert.equal(await main.locator(".facts dd").textContent(), "Rådgivare");
-    assert.equal(await boPage.evaluate(() => localStorage.getItem("trygg.signedIn")), "1");
+    assert.equal(await boPage.evaluate(() => localStorage.getItem("trygg.signedIn")), "adviser");
     assert.equal(await boPage.getByRole("navigation").getByRole("link", { name: "Administration" }).count(), 0);
 
     // Typing the address does not help: the server refuses, and the page says so plainly.

@@ -1,5 +1,7 @@
-// A meeting from both sides, in two Chromium contexts against the real `trygg demo` server: an
-// adviser books a meeting with a passcode; the customer opens the link, consents, gives a wrong
+// A meeting from both sides, in two Chromium contexts against the real `trygg demo` server and a
+// real SMTP server (aiosmtpd, see support.mjs): an adviser books a meeting with a passcode on the
+// dashboard and invites the customer by e-mail; the customer opens the link from the e-mail that
+// arrived at the SMTP server, consents, gives a wrong
 // and then the right passcode, passes the device check (fake camera and microphone) and knocks;
 // the adviser opens the room, sees the knock with its risk signal, and the two exchange lobby
 // messages; the adviser lets the customer in, allows screen sharing, and revokes it while the
@@ -18,6 +20,10 @@ import { after, before, describe, it } from "node:test";
 import {
   assertClean,
   bootstrapAdmin,
+  delay,
+  receivedMail,
+  sinkPython,
+  startSink,
   enrol,
   killServer,
   launchBrowser,
@@ -44,6 +50,8 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
   let adviser;
   let customer;
   let meetingId;
+  let sink;
+  let mailDir;
 
   /** Books a meeting through the API as the adviser; returns its id. */
   async function book(page, { startsInMs = -60_000, lengthMs = 3_600_000, code = passcode } = {}) {
@@ -57,10 +65,10 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
     return (await response.json()).id;
   }
 
-  /** A customer's page at the link, through consent, to the passcode step. */
-  async function toPasscode(context) {
+  /** A customer's page at `link` (the meeting's by default), through consent, to the passcode. */
+  async function toPasscode(context, link = `/m/${meetingId}`) {
     const watched = await openWatchedPage(context);
-    await watched.page.goto(`/m/${meetingId}`);
+    await watched.page.goto(link);
     await watched.page.getByRole("heading", { name: "Integritet och samtycke" }).waitFor();
     await watched.page.getByLabel(/Genomföra mötet/).check();
     await watched.page.getByRole("button", { name: "Fortsätt" }).click();
@@ -72,7 +80,16 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
     async () => {
       const bin = tryggBin();
       dataDir = await mkdtemp(join(tmpdir(), "trygg-web-meeting-"));
-      server = await startServer(bin, dataDir);
+      mailDir = await mkdtemp(join(tmpdir(), "trygg-web-meeting-mail-"));
+      sink = await startSink(sinkPython(bin), mailDir);
+      server = await startServer(bin, dataDir, {
+        env: {
+          TRYGG_SMTP__HOST: "127.0.0.1",
+          TRYGG_SMTP__PORT: String(sink.port),
+          TRYGG_SMTP__TLS: "none",
+          TRYGG_SMTP__FROM: "moten@exempelbanken.se",
+        },
+      });
       const bootstrap = await bootstrapAdmin(bin, dataDir, admin);
       const url = new URL(server.baseUrl);
       url.hostname = "localhost";
@@ -97,8 +114,6 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
       adviser = await openWatchedPage(adviserContext);
       await adviser.page.goto(enrolmentPath);
       await enrol(adviser.page, password);
-      meetingId = await book(adviser.page);
-      customer = await toPasscode(await newContext(browser, baseUrl, "sv-SE"));
     },
     { timeout: serverStartTimeoutMs + 90_000 },
   );
@@ -106,7 +121,49 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
   after(async () => {
     await browser?.close().catch(() => {});
     killServer(server);
+    sink?.child.kill();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (mailDir) await rm(mailDir, { recursive: true, force: true });
+  });
+
+  it("books the meeting on the dashboard and invites the customer by e-mail", { timeout: testTimeoutMs }, async () => {
+    const page = adviser.page;
+    // The account page the enrolment ended on finishes loading before the adviser moves on.
+    await page.locator("table.sessions tbody tr").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    await page.goto("/meetings");
+    const create = page.getByRole("form", { name: "Boka ett möte" });
+    const pad = (value) => String(value).padStart(2, "0");
+    const local = (epochMs) => {
+      const at = new Date(epochMs);
+      return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+    };
+    await create.getByLabel("Rubrik").fill("Bolånesamtal");
+    await create.getByLabel("Börjar").fill(local(Date.now() - 2 * 60_000));
+    await create.getByLabel("Slutar").fill(local(Date.now() + 60 * 60_000));
+    await create.getByLabel("Kod (valfri)").fill(passcode);
+    await create.getByRole("button", { name: "Boka mötet" }).click();
+    const card = page.locator("li.meeting", { hasText: "Bolånesamtal" });
+    await card.waitFor();
+    const link = await card.getByLabel("Länk till mötet").inputValue();
+    meetingId = new URL(link).pathname.split("/").pop();
+
+    await card.getByRole("button", { name: "Bjud in via e-post" }).click();
+    await card.getByLabel("Kundens e-postadress").fill("karin.kund@example.se");
+    await card.getByRole("button", { name: "Skicka inbjudan" }).click();
+    let mail = [];
+    for (let tries = 0; tries < 100 && mail.length === 0; tries += 1) {
+      mail = await receivedMail(mailDir);
+      if (mail.length === 0) await delay(100);
+    }
+    assert.equal(mail.length, 1, "the invitation arrived at the SMTP server");
+    const mailed = /https:\/\/\S+\/m\/[0-9a-f]{32}/.exec(mail[0].summary.text)?.[0];
+    assert.equal(mailed, link, "the mail carries the meeting's link");
+    assert.ok(!mail[0].raw.includes("Bolånesamtal"), "and nothing of what the meeting is about");
+
+    // The customer opens the link from the e-mail.
+    customer = await toPasscode(await newContext(browser, baseUrl, "sv-SE"), new URL(mailed).pathname);
+    await assertClean(page, adviser.problems);
   });
 
   it("takes the customer through passcode, device check and knock", { timeout: testTimeoutMs }, async () => {
@@ -126,7 +183,8 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
 
   it("shows the adviser the knock, and lobby messages go both ways", { timeout: testTimeoutMs }, async () => {
     const page = adviser.page;
-    await page.goto(`/meetings/${meetingId}/room`);
+    await page.locator("li.meeting", { hasText: "Bolånesamtal" }).getByRole("link", { name: "Öppna mötesrummet" }).click();
+    await page.waitForURL(new RegExp(`/meetings/${meetingId}/room$`));
     const knock = page.locator("article.knock");
     await knock.getByRole("heading", { name: "Karin Kund" }).waitFor();
     assert.match(await knock.locator("[data-risk]").textContent(), /^Förhöjd \(wrong_passcodes_in_meeting\)$/);

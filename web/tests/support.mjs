@@ -9,6 +9,10 @@
 
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createHmac } from "node:crypto";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
@@ -305,4 +309,40 @@ export function totp(key, timeMs, digits = 6) {
   const offset = mac[mac.length - 1] & 0x0f;
   const number = mac.readUInt32BE(offset) & 0x7fffffff;
   return String(number % 10 ** digits).padStart(digits, "0");
+}
+
+/** The virtualenv python with aiosmtpd, beside the binary's `debug/` directory. */
+export function sinkPython(bin) {
+  const python = process.env.TRYGG_SMTP_SINK_PYTHON || join(dirname(dirname(bin)), "smtp-venv", "bin", "python");
+  assert.ok(existsSync(python), `the test SMTP server is not installed at ${python}: run \`cargo xtask smtp-sink\``);
+  return python;
+}
+
+/** Starts web/tests/smtp-sink.py writing into `dir`; resolves with the child and its port. */
+export async function startSink(python, dir) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "smtp-sink.py");
+  const child = spawn(python, [script, dir], { stdio: ["pipe", "pipe", "ignore"] });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the SMTP sink did not start within 30 s")), 30_000);
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const match = /^smtp-sink listening at 127\.0\.0\.1:(\d+)$/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once("exit", () => reject(new Error("the SMTP sink exited")));
+  });
+  return { child, port };
+}
+
+/** The decoded summaries of the messages the sink has received, oldest first. */
+export async function receivedMail(dir) {
+  const names = (await readdir(dir)).filter((name) => name.endsWith(".eml")).sort();
+  return Promise.all(
+    names.map(async (name) => ({
+      raw: await readFile(join(dir, name), "utf8"),
+      summary: JSON.parse(await readFile(join(dir, name.replace(/\.eml$/, ".json")), "utf8")),
+    })),
+  );
 }

@@ -7,6 +7,8 @@
 //! - `demo`: builds the web client and the release server and runs `trygg demo`.
 //! - `bench`: the criterion benchmarks, with a durable PostgreSQL for the store's.
 //! - `web`: installs the web client's npm packages and builds it into `web/dist`.
+//! - `smtp-sink`: installs the test SMTP server (PyPI `aiosmtpd`) into a virtualenv beside the
+//!   build output, where the Rust and browser tests find it (`test` does this too).
 //! - `config-example`: rewrites `docs/trygg.example.toml` from the configuration's doc comments.
 //! - `signalling-types`: rewrites `web/src/generated/signalling.ts` from the signalling protocol's
 //!   Rust types.
@@ -31,6 +33,9 @@ fn main() -> anyhow::Result<()> {
         "demo" => demo(&rest),
         "bench" => bench(&rest),
         "web" => web(),
+        "smtp-sink" => ensure_smtp_sink().map(|python| {
+            println!("smtp-sink: {}", python.display());
+        }),
         "config-example" => config_example(),
         "signalling-types" => run(cargo()
             .args([
@@ -62,6 +67,7 @@ fn main() -> anyhow::Result<()> {
                  demo [ARGS]     build everything and run `trygg demo ARGS`\n  \
                  bench [FILTER]  run the criterion benchmarks (starts PostgreSQL)\n  \
                  web             build the web client into web/dist\n  \
+                 smtp-sink       install the test SMTP server (aiosmtpd)\n  \
                  config-example  regenerate docs/trygg.example.toml\n  \
                  signalling-types  regenerate web/src/generated/signalling.ts\n  \
                  tidy            check the architecture rules"
@@ -87,6 +93,7 @@ pub fn root() -> PathBuf {
 
 fn test() -> anyhow::Result<()> {
     ensure_system_packages()?;
+    ensure_smtp_sink()?;
     web()?;
     step("web client typecheck");
     run(npm()
@@ -206,6 +213,42 @@ fn ensure_system_packages() -> anyhow::Result<()> {
         return Ok(());
     }
     apt_install(&missing)
+}
+
+/// The aiosmtpd release the tests' SMTP server (`web/tests/smtp-sink.py`) is written against.
+const AIOSMTPD: &str = "aiosmtpd==1.4.6";
+
+/// Installs aiosmtpd into `<target dir>/smtp-venv` unless it is there, and returns that
+/// virtualenv's python. The tests look for it there (beside the `trygg` binary's `debug/`), so
+/// nothing needs to be passed to them. Brings Debian's `python3-venv` if `venv` is missing.
+fn ensure_smtp_sink() -> anyhow::Result<PathBuf> {
+    let venv = target_dir()?.join("smtp-venv");
+    let python = venv.join("bin/python");
+    let installed = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if installed {
+        return Ok(python);
+    }
+    step("test SMTP server: aiosmtpd in a virtualenv");
+    let has_venv = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !has_venv {
+        apt_install(&["python3-venv"])?;
+    }
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        AIOSMTPD,
+    ]))?;
+    Ok(python)
 }
 
 /// The Debian packages the server's build needs and lacks: webauthn-rs verifies passkeys with

@@ -23,6 +23,8 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
     // providers), through one client that trusts only the roots it is given.
     ("openidconnect", &["trygg"]),
     ("reqwest", &["trygg"]),
+    // Only the binary sends e-mail (meeting invitations), through one SMTP transport.
+    ("lettre", &["trygg"]),
     // Only the store knows SQL.
     ("sqlx", &["store"]),
     // Only the vault does symmetric encryption.

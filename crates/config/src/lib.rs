@@ -33,6 +33,7 @@ pub struct Config {
     pub sessions: Sessions,
     pub staff_idp: StaffIdp,
     pub customer_idp: CustomerIdp,
+    pub smtp: Smtp,
     pub log: Log,
 }
 
@@ -236,12 +237,68 @@ section! {
 }
 
 section! {
+    /// Outgoing e-mail (meeting invitations to customers) over SMTP. Off unless `host` is set;
+    /// without it, inviting by e-mail answers "e-mail is not configured". Invitations carry the
+    /// meeting's link and time, never its title or other content.
+    struct Smtp in "smtp" {
+        /// Host name of the mail server (the submission server of the organisation's mail system).
+        host: Option<String> = None,
+        /// Port. Defaults to 587 for `starttls`, 465 for `tls` and 25 for `none`.
+        port: Option<u16> = None,
+        /// `starttls` (the default: the connection must be upgraded to TLS before anything is
+        /// sent, or nothing is sent), `tls` (TLS from the first byte, usually port 465), or `none`
+        /// (plain text: only allowed to a loopback host, such as a local relay or a test server).
+        tls: SmtpTls = SmtpTls::Starttls,
+        /// User name for SMTP authentication; unset means no authentication. Credentials are
+        /// only ever sent over TLS.
+        username: Option<String> = None,
+        /// Password for SMTP authentication (give it as `password_file` or
+        /// `TRYGG_SMTP__PASSWORD_FILE`).
+        password: Option<Secret> = None,
+        /// The sender address of invitations, for example `moten@bank.example.se`; the
+        /// organisation's name is shown as the sender's name.
+        from: Option<String> = None,
+        /// PEM file of certificate authorities to trust for the mail server instead of the
+        /// system's (for a server with a private CA).
+        ca_file: Option<PathBuf> = None,
+    }
+}
+
+section! {
     /// Logging. Logs never contain content, secrets, tokens, e-mail or IP addresses.
     struct Log in "log" {
         /// `human` for a terminal, `json` for a log collector.
         format: LogFormat = LogFormat::Human,
         /// Filter in `tracing` syntax, for example `info` or `info,store=debug`.
         level: String = String::from("info"),
+    }
+}
+
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which is required: no upgrade, no mail.
+    Starttls,
+    /// TLS from the first byte (implicit TLS, RFC 8314).
+    Tls,
+    /// No TLS at all; only to a loopback host.
+    None,
+}
+
+impl SmtpTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::Starttls => "starttls",
+            SmtpTls::Tls => "tls",
+            SmtpTls::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for SmtpTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -312,6 +369,7 @@ impl Config {
             sessions: Sessions,
             staff_idp: StaffIdp,
             customer_idp: CustomerIdp,
+            smtp: Smtp,
             log: Log,
         }
         let whole: Whole =
@@ -335,6 +393,7 @@ impl Config {
             sessions: whole.sessions,
             staff_idp: whole.staff_idp,
             customer_idp: whole.customer_idp,
+            smtp: whole.smtp,
             log: whole.log,
         };
         config.validate()?;
@@ -457,6 +516,7 @@ impl Config {
                 return Err(key_error(key, "expected the name of an ID token claim"));
             }
         }
+        self.smtp.validate()?;
         if self.vault.kek.is_some() && !is_identifier(&self.vault.kek_id) {
             return Err(key_error(
                 "vault.kek_id",
@@ -478,6 +538,7 @@ impl Config {
             self.sessions.effective(),
             self.staff_idp.effective(),
             self.customer_idp.effective(),
+            self.smtp.effective(),
             self.log.effective(),
         ]
         .into_iter()
@@ -566,6 +627,7 @@ fn describe() -> Vec<SectionDoc> {
         Sessions::describe(),
         StaffIdp::describe(),
         CustomerIdp::describe(),
+        Smtp::describe(),
         Log::describe(),
     ]
 }
@@ -722,6 +784,93 @@ fn validate_idp(
         ));
     }
     Ok(())
+}
+
+impl Smtp {
+    /// The port to connect to: the configured one or the usual one for the TLS mode.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        })
+    }
+
+    /// Off without a host; with one it needs a sender, a port that is not 0, credentials in
+    /// pairs and only over TLS, and TLS unless the host is this machine.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let key_error = |key: &str, message: &str| ConfigError::Key {
+            key: format!("smtp.{key}"),
+            message: message.into(),
+        };
+        let Some(host) = &self.host else {
+            return Ok(());
+        };
+        let plausible_host = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+        if !plausible_host {
+            return Err(key_error(
+                "host",
+                "expected the mail server's host name or IP address, without scheme or port",
+            ));
+        }
+        if self.port == Some(0) {
+            return Err(key_error("port", "expected a port from 1 to 65535"));
+        }
+        if self.tls == SmtpTls::None && !is_loopback_host(host) {
+            return Err(key_error(
+                "tls",
+                "`none` sends mail in plain text and is only allowed to a loopback host                  (localhost, 127.0.0.1, ::1); use `starttls` or `tls`",
+            ));
+        }
+        match (&self.username, &self.password) {
+            (Some(_), None) => {
+                return Err(key_error(
+                    "password",
+                    "must be set together with smtp.username (as password_file in production)",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(key_error(
+                    "username",
+                    "must be set together with smtp.password",
+                ))
+            }
+            (Some(_), Some(_)) if self.tls == SmtpTls::None => {
+                return Err(key_error(
+                    "username",
+                    "credentials are only sent over TLS; use `starttls` or `tls`",
+                ))
+            }
+            _ => {}
+        }
+        let from_ok = self.from.as_deref().is_some_and(|from| {
+            from.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.contains('@')
+            }) && !from
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        });
+        if !from_ok {
+            return Err(key_error(
+                "from",
+                "expected the sender's e-mail address, such as moten@bank.example.se",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `host` names this machine: `localhost`, an address in 127.0.0.0/8, or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_identifier(text: &str) -> bool {

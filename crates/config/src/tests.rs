@@ -263,3 +263,99 @@ fn identity_providers_are_off_by_default_and_checked_when_set() {
         assert!(error.contains(expected), "{text}: {error}");
     }
 }
+
+#[test]
+fn smtp_is_off_by_default_and_plain_text_only_to_loopback() {
+    let config = Config::load(None, env(&[])).unwrap();
+    assert!(config.smtp.host.is_none());
+    assert_eq!(
+        config.smtp.tls,
+        SmtpTls::Starttls,
+        "STARTTLS, required, by default"
+    );
+    assert_eq!(config.smtp.effective_port(), 587);
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = write(dir.path(), "smtp-password", "p4ss\n");
+    let config = load_text(
+        &format!(
+            "[smtp]\nhost = \"smtp.bank.example.se\"\nusername = \"trygg\"\n\
+             password_file = \"{}\"\nfrom = \"moten@bank.example.se\"\n",
+            secret.display()
+        ),
+        &[("TRYGG_SMTP__TLS", "tls")],
+    )
+    .unwrap();
+    assert_eq!(config.smtp.tls, SmtpTls::Tls);
+    assert_eq!(config.smtp.effective_port(), 465);
+    assert_eq!(config.smtp.password.as_ref().unwrap().expose(), "p4ss");
+    assert_eq!(config.effective()["smtp.password"], "(set)");
+    assert!(!format!("{config:?}").contains("p4ss"));
+
+    for host in ["localhost", "127.0.0.1", "127.0.0.53", "::1"] {
+        let text =
+            format!("[smtp]\nhost = \"{host}\"\nport = 2525\ntls = \"none\"\nfrom = \"a@b.se\"\n");
+        let config = load_text(&text, &[]).unwrap();
+        assert_eq!(config.smtp.effective_port(), 2525);
+    }
+
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            "[smtp]\nhost = \"smtp.example.se\"\ntls = \"none\"\nfrom = \"a@b.se\"\n",
+            &[],
+            "config key `smtp.tls`: `none` sends mail in plain text",
+        ),
+        (
+            "[smtp]\nhost = \"10.0.0.1\"\nfrom = \"a@b.se\"\n",
+            &[("TRYGG_SMTP__TLS", "none")],
+            "config key `smtp.tls`",
+        ),
+        (
+            "[smtp]\nhost = \"smtp.example.se\"\ntls = \"plain\"\nfrom = \"a@b.se\"\n",
+            &[],
+            "config key `smtp.tls`",
+        ),
+        (
+            "[smtp]\nhost = \"smtp.example.se\"\n",
+            &[],
+            "config key `smtp.from`",
+        ),
+        (
+            "[smtp]\nhost = \"smtp.example.se\"\nfrom = \"not an address\"\n",
+            &[],
+            "config key `smtp.from`",
+        ),
+        (
+            "[smtp]\nhost = \"smtp.example.se\"\nfrom = \"a@b.se\"\nusername = \"u\"\n",
+            &[],
+            "config key `smtp.password`",
+        ),
+        (
+            "[smtp]\nhost = \"localhost\"\ntls = \"none\"\nfrom = \"a@b.se\"\nusername = \"u\"\npassword = \"p\"\n",
+            &[],
+            "config key `smtp.username`: credentials are only sent over TLS",
+        ),
+        (
+            "[smtp]\nhost = \"smtp://mail.example.se\"\nfrom = \"a@b.se\"\n",
+            &[],
+            "config key `smtp.host`",
+        ),
+        (
+            "[smtp]\nhost = \"smtp.example.se\"\nfrom = \"a@b.se\"\nport = 0\n",
+            &[],
+            "config key `smtp.port`",
+        ),
+    ];
+    for (text, vars, expected) in cases {
+        let error = load_text(text, vars).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+    let error = Config::load(None, env(&[("TRYGG_SMTP__TLS", "ssl")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("expected `starttls`, `tls` or `none`"),
+        "{error}"
+    );
+}

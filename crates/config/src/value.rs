@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use crate::LogFormat;
+use crate::{LogFormat, SmtpTls};
 
 /// A field type that can appear in a configuration section.
 pub trait ConfigValue {
@@ -132,6 +132,34 @@ impl ConfigValue for u32 {
             .parse()
             .map_err(|_| format!("expected a whole number up to {}, got {text:?}", u32::MAX))?;
         Ok(toml::Value::Integer(i64::from(number)))
+    }
+}
+
+impl ConfigValue for u16 {
+    fn example(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+
+    fn from_env(text: &str) -> Result<toml::Value, String> {
+        let number: u16 = text
+            .parse()
+            .map_err(|_| format!("expected a whole number up to {}, got {text:?}", u16::MAX))?;
+        Ok(toml::Value::Integer(i64::from(number)))
+    }
+}
+
+impl ConfigValue for SmtpTls {
+    fn example(&self) -> Option<String> {
+        Some(toml::Value::String(self.to_string()).to_string())
+    }
+
+    fn from_env(text: &str) -> Result<toml::Value, String> {
+        match text {
+            "starttls" | "tls" | "none" => Ok(toml::Value::String(text.to_owned())),
+            _ => Err(format!(
+                "expected `starttls`, `tls` or `none`, got {text:?}"
+            )),
+        }
     }
 }
 

@@ -71,6 +71,7 @@ pub struct ApiError {
         crate::meetings::cancel,
         crate::signalling::join,
         crate::signalling::signal,
+        crate::invitations::invite,
         crate::passkey::list,
         crate::passkey::remove,
         crate::passkey::register_start,

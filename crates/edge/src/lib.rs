@@ -16,6 +16,7 @@ mod assets;
 pub mod extract;
 mod headers;
 pub mod identity;
+pub mod invitations;
 pub mod meetings;
 mod metrics;
 pub mod passkey;
@@ -78,6 +79,8 @@ pub trait Services: Send + Sync + 'static {
 
     /// Live meetings: joining by link and the signalling WebSocket.
     fn signalling(&self) -> &dyn signalling::SignallingApi;
+    /// Inviting customers to meetings by e-mail.
+    fn invitations(&self) -> &dyn invitations::InvitationsApi;
     /// Single sign-on with OpenID Connect (staff and customer e-ID).
     fn sso(&self) -> &dyn sso::SsoApi;
 }
@@ -111,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(passkey::routes())
         .merge(meetings::routes())
         .merge(signalling::routes())
+        .merge(invitations::routes())
         .merge(sso::routes())
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(identity::refuse_cross_site))

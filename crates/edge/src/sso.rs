@@ -155,7 +155,7 @@ fn provider(kind: &str) -> Result<ProviderKind, ApiError> {
 }
 
 /// `https://` and the host the request was sent to (HTTP/2 `:authority` or `Host`).
-fn request_origin(uri: &axum::http::Uri, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn request_origin(uri: &axum::http::Uri, headers: &HeaderMap) -> Option<String> {
     let host = uri
         .authority()
         .map(|authority| authority.as_str().to_owned())

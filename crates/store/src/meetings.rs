@@ -183,6 +183,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many invitations have been sent for `meeting_id` (to throttle them).
+    pub async fn invitation_count(&self, meeting_id: &str) -> Result<i64, StoreError> {
+        let count: i64 = with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM meeting_invitations WHERE meeting_id = $1")
+                .bind(meeting_id)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
     /// The consent register's entries for `subject`, oldest first.
     pub async fn consents_of(&self, subject: &str) -> Result<Vec<ConsentRow>, StoreError> {
         let rows = with_pool!(self, |pool| {

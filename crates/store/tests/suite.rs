@@ -916,6 +916,8 @@ async fn meetings_invitations_and_consents_are_kept() {
             "cancelled"
         );
         assert!(store.meeting("nobody").await.unwrap().is_none());
+        assert_eq!(store.invitation_count(m2).await.unwrap(), 1);
+        assert_eq!(store.invitation_count(m1).await.unwrap(), 0);
         let consents = store.consents_of("guest:abc").await.unwrap();
         assert_eq!(consents.len(), 1);
         assert_eq!(

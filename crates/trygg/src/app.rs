@@ -33,6 +33,7 @@ pub struct Server {
     pub sso: Arc<crate::sso::SsoService>,
     pub meetings: Arc<crate::meetings::MeetingService>,
     pub live: Arc<crate::meetings::live::LiveMeetings>,
+    pub invitations: Arc<crate::invitations::InvitationService>,
     pub organisation: Option<String>,
     tls: edge::tls::TlsConfig,
     listener: TcpListener,
@@ -78,6 +79,8 @@ impl Server {
             CertificateSource::Files { .. } => Some(load_tls(&certificate)?),
             CertificateSource::SelfSigned { .. } => None,
         };
+        // So is the mail server's CA file.
+        let mailer = crate::mail::Mailer::from_config(&config.smtp, &public_host(&config))?;
         create_private_dir(data_dir)?;
         let store = open_store(&config, true).await?;
         let (keys, keyring_opened) = open_keys(&config, &store).await?;
@@ -160,6 +163,12 @@ impl Server {
             accounts.clone(),
             live.clone(),
         ));
+        let invitations = Arc::new(crate::invitations::InvitationService::new(
+            accounts.clone(),
+            meetings.clone(),
+            mailer,
+            config.server.public_url.clone(),
+        ));
         Ok(Server {
             config,
             store,
@@ -170,6 +179,7 @@ impl Server {
             sso,
             meetings,
             live,
+            invitations,
             organisation,
             tls,
             listener,
@@ -207,6 +217,7 @@ impl Server {
             sso: self.sso.clone(),
             meetings: self.meetings.clone(),
             live: self.live.clone(),
+            invitations: self.invitations.clone(),
         });
         let state = edge::AppState::new(
             self.store.clone(),
@@ -252,6 +263,20 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// This server's host name for the mail server (EHLO, Message-IDs): the host of
+/// `server.public_url`, else `localhost`.
+fn public_host(config: &Config) -> String {
+    config
+        .server
+        .public_url
+        .as_deref()
+        .and_then(|url| url.strip_prefix("https://"))
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .filter(|host| !host.is_empty())
+        .unwrap_or("localhost")
+        .to_owned()
 }
 
 /// The session timeouts, step-up window and passkey relying party the configuration sets.

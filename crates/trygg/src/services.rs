@@ -21,6 +21,7 @@ pub struct Wired {
     pub sso: Arc<SsoService>,
     pub meetings: Arc<crate::meetings::MeetingService>,
     pub live: Arc<crate::meetings::live::LiveMeetings>,
+    pub invitations: Arc<crate::invitations::InvitationService>,
 }
 
 impl edge::Services for Wired {
@@ -60,6 +61,10 @@ impl edge::Services for Wired {
 
     fn signalling(&self) -> &dyn edge::signalling::SignallingApi {
         &*self.live
+    }
+
+    fn invitations(&self) -> &dyn edge::invitations::InvitationsApi {
+        &*self.invitations
     }
 
     fn sso(&self) -> &dyn edge::sso::SsoApi {

@@ -66,7 +66,7 @@ impl MeetingService {
 
     /// The meeting `meeting_id`, with the policy's consent to do `A` to it. Anyone else's
     /// meeting answers as if it did not exist (after the refusal is audited).
-    async fn authorised_meeting<A: Action>(
+    pub(crate) async fn authorised_meeting<A: Action>(
         &self,
         session_token: &str,
         meeting_id: &str,

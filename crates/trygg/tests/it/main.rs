@@ -6,6 +6,7 @@ mod audit_events;
 mod cli;
 mod common;
 mod identity;
+mod invitations;
 mod meetings;
 mod passkeys;
 mod postgres;
