@@ -205,7 +205,9 @@ impl Directory {
 
     /// One-time packages held for `owner` (expired ones included until the next upload or claim).
     pub fn stock(&self, owner: PersonId) -> usize {
-        self.stocks.get(&owner).map_or(0, |stock| stock.one_time.len())
+        self.stocks
+            .get(&owner)
+            .map_or(0, |stock| stock.one_time.len())
     }
 
     /// Forgets everything held for `owner` (they left the meeting).

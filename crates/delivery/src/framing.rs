@@ -136,12 +136,13 @@ pub struct GroupInfoView {
 pub fn framing(bytes: &[u8]) -> Result<Framing, FramingError> {
     let message = parse(bytes)?;
     let wire_format = message.wire_format();
-    let protocol = message
-        .try_into_protocol_message()
-        .map_err(|_| FramingError::WrongWireFormat {
-            expected: WireFormat::PrivateMessage,
-            actual: wire_format,
-        })?;
+    let protocol =
+        message
+            .try_into_protocol_message()
+            .map_err(|_| FramingError::WrongWireFormat {
+                expected: WireFormat::PrivateMessage,
+                actual: wire_format,
+            })?;
     Ok(framing_of(&protocol))
 }
 
@@ -205,7 +206,8 @@ pub fn commit_view(bytes: &[u8]) -> Result<CommitView, FramingError> {
         }
     }
     let joiner = if prefix.path_present == 1 && sender == CommitSender::NewMember {
-        let leaf = LeafNodePrefix::tls_deserialize(&mut reader).map_err(|_| FramingError::Malformed)?;
+        let leaf =
+            LeafNodePrefix::tls_deserialize(&mut reader).map_err(|_| FramingError::Malformed)?;
         Some(MemberIdentity::from_credential(&leaf.credential)?)
     } else {
         None

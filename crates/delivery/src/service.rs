@@ -467,7 +467,9 @@ impl DeliveryService {
 
     /// Application messages dropped for `person` because their outbox was full.
     pub fn dropped(&self, person: PersonId) -> u64 {
-        self.outboxes.get(&person).map_or(0, |outbox| outbox.dropped)
+        self.outboxes
+            .get(&person)
+            .map_or(0, |outbox| outbox.dropped)
     }
 
     /// The group's current epoch, if it was created.
