@@ -557,7 +557,7 @@ fn a_member_that_cannot_process_a_commit_rejoins_by_external_commit() {
     assert_eq!(lost.len(), 1);
 
     // Unprompted external commits are refused, also from members.
-    let unprompted = bob.rejoin(&room.ds.group_info(&room.group).expect("stored").to_vec());
+    let unprompted = bob.rejoin(&room.ds.group_info(&room.group).expect("stored"));
     assert_eq!(room.send(&bob, unprompted), Err(Refusal::RejoinRefused));
 
     assert_eq!(
