@@ -40,6 +40,8 @@ pub struct ConsentChoice {
 /// their role in the meeting; the meeting refuses the rest.
 #[derive(Debug, Deserialize, TS)]
 #[cfg_attr(test, derive(Serialize))]
+// Requests without fields are empty struct variants, not unit variants: serde lets unknown fields
+// through on unit variants of an internally tagged enum, and this server refuses them.
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
     Consent {
@@ -79,13 +81,13 @@ pub enum ClientMessage {
         person: u64,
         message: String,
     },
-    Lock,
-    Unlock,
+    Lock {},
+    Unlock {},
     Remove {
         person: u64,
         ban: bool,
     },
-    EndForAll,
+    EndForAll {},
     SetMuted {
         person: u64,
         muted: bool,
@@ -101,9 +103,9 @@ pub enum ClientMessage {
         person: u64,
         co_host: bool,
     },
-    ResetPasscodeLock,
-    StartScreenShare,
-    Leave,
+    ResetPasscodeLock {},
+    StartScreenShare {},
+    Leave {},
 }
 
 /// A client message the server cannot use, before the meeting sees it.
@@ -137,16 +139,23 @@ pub enum Request {
 
 /// Reads one text frame.
 pub fn parse(text: &str) -> Result<Request, Malformed> {
-    let envelope: ClientEnvelope = serde_json::from_str(text).map_err(|_| Malformed::Unreadable)?;
-    if envelope.v != VERSION {
-        return Err(Malformed::Version);
+    // The version first, then the message from what is left: serde's `flatten` would let
+    // unknown fields through, and a message with fields this server does not know is refused.
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|_| Malformed::Unreadable)?;
+    match fields.remove("v").and_then(|v| v.as_u64()) {
+        None => return Err(Malformed::Unreadable),
+        Some(v) if v != u64::from(VERSION) => return Err(Malformed::Version),
+        Some(_) => {}
     }
+    let message: ClientMessage = serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|_| Malformed::Unreadable)?;
     let person = PersonId::from_u64;
     let name = |text: &str| DisplayName::parse(text).map_err(|_| Malformed::Value("invalid_name"));
     let lobby_text =
         |text: &str| LobbyText::parse(text).map_err(|_| Malformed::Value("invalid_text"));
     let reason = |text: &str| ReasonText::parse(text).map_err(|_| Malformed::Value("invalid_text"));
-    let command = match envelope.message {
+    let command = match message {
         ClientMessage::Passcode { passcode } => return Ok(Request::Passcode(passcode)),
         ClientMessage::Consent {
             notice_version,
@@ -214,13 +223,13 @@ pub fn parse(text: &str) -> Result<Request, Malformed> {
             person: person(who),
             message: reason(&message)?,
         },
-        ClientMessage::Lock => Command::Lock,
-        ClientMessage::Unlock => Command::Unlock,
+        ClientMessage::Lock {} => Command::Lock,
+        ClientMessage::Unlock {} => Command::Unlock,
         ClientMessage::Remove { person: who, ban } => Command::Remove {
             person: person(who),
             ban,
         },
-        ClientMessage::EndForAll => Command::EndForAll,
+        ClientMessage::EndForAll {} => Command::EndForAll,
         ClientMessage::SetMuted { person: who, muted } => Command::SetMuted {
             person: person(who),
             muted,
@@ -242,9 +251,9 @@ pub fn parse(text: &str) -> Result<Request, Malformed> {
             person: person(who),
             co_host,
         },
-        ClientMessage::ResetPasscodeLock => Command::ResetPasscodeLock,
-        ClientMessage::StartScreenShare => Command::StartScreenShare,
-        ClientMessage::Leave => Command::Leave,
+        ClientMessage::ResetPasscodeLock {} => Command::ResetPasscodeLock,
+        ClientMessage::StartScreenShare {} => Command::StartScreenShare,
+        ClientMessage::Leave {} => Command::Leave,
     };
     Ok(Request::Command(command))
 }
