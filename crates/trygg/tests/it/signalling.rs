@@ -216,7 +216,7 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     );
 
     // The customer: consent, then wrong passcodes are refused and counted.
-    let (_karin, mut karin_socket, karin) = guest_to_device_check(&server, &id).await;
+    let (karin_client, mut karin_socket, karin) = guest_to_device_check(&server, &id).await;
     send(
         &mut karin_socket,
         serde_json::json!({ "type": "passcode", "passcode": "fel-kod-1" }),
@@ -264,6 +264,16 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     )
     .await;
     expect(&mut karin_socket, "waiting").await;
+
+    // A dropped connection resumes her place in the lobby, without knocking again.
+    karin_socket.close(None).await.unwrap();
+    drop(karin_socket);
+    let mut karin_socket = connect(&server, &karin_client, &id, &origin(&server))
+        .await
+        .unwrap();
+    let resumed = expect(&mut karin_socket, "welcome").await;
+    assert_eq!(resumed["standing"]["state"], "waiting", "{resumed}");
+    assert_eq!(resumed["you"], karin);
 
     // The host enters and sees the knock, with a risk signal from the wrong passcode.
     let mut host_socket = connect(&server, &ada, &id, &origin(&server)).await.unwrap();
@@ -375,7 +385,9 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
         Some(4000)
     );
     assert_eq!(
-        connect(&server, &_karin, &id, &origin(&server)).await.err(),
+        connect(&server, &karin_client, &id, &origin(&server))
+            .await
+            .err(),
         Some(403),
         "a removed person cannot come back on her old place"
     );
@@ -394,6 +406,33 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     assert_eq!(
         (refused.status, answer["code"].as_str()),
         (403, Some("meeting_locked"))
+    );
+
+    // A link whose window has passed lets nobody in.
+    let short = ada
+        .send(
+            "POST",
+            "/api/v1/meetings",
+            Some(serde_json::json!({
+                "title": "Kort", "starts_at_ms": now_ms() - 60_000, "ends_at_ms": now_ms() + 1_500,
+            })),
+            &[("X-CSRF-Token", csrf.as_str())],
+        )
+        .await;
+    let short: serde_json::Value = serde_json::from_slice(&short.body).unwrap();
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let expired = Client::new(&server)
+        .send(
+            "POST",
+            &format!("/api/v1/meetings/{}/join", short["id"].as_str().unwrap()),
+            None,
+            &[],
+        )
+        .await;
+    let answer: serde_json::Value = serde_json::from_slice(&expired.body).unwrap();
+    assert_eq!(
+        (expired.status, answer["code"].as_str()),
+        (403, Some("outside_window"))
     );
 
     // The host signs out in another tab: the socket of that session closes within a second.
