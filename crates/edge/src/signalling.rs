@@ -35,6 +35,12 @@ pub const GUEST_COOKIE: &str = "__Host-trygg-guest";
 const GUEST_COOKIE_MAX_AGE_SECS: u64 = 24 * 60 * 60;
 /// The largest text frame a client may send.
 pub const MAX_FRAME: usize = 16 * 1024;
+/// The read buffer of each connection. Signalling messages are small, and tungstenite's
+/// default (128 KiB) is allocated for every connection and zeroed on every read attempt, which
+/// made the buffer most of a connection's memory and its zeroing the largest CPU cost of a busy
+/// meeting (see BENCHMARKS.md, "Signalling"). Larger frames, up to [`MAX_FRAME`], still arrive:
+/// the buffer grows for them.
+pub const READ_BUFFER: usize = 4 * 1024;
 /// How often the server pings.
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a client may stay silent (not even answering pings).
@@ -183,6 +189,7 @@ pub(crate) async fn signal(
         .connect(&meeting_id, credentials, &context)
         .await?;
     Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| serve(socket, connection)))

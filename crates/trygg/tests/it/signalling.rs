@@ -503,3 +503,94 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     }
     assert_audit_intact(dir.path());
 }
+
+/// Server memory per open signalling connection: tungstenite's default read buffer (128 KiB,
+/// allocated and zeroed for every connection) once made up most of it. A hundred guests who
+/// opened their socket and stopped at the privacy notice must cost well under that each; and a
+/// frame larger than the small read buffer still arrives whole.
+#[tokio::test]
+async fn an_idle_connection_costs_the_server_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
+    let now = now_ms();
+    let mut meetings = Vec::new();
+    // A meeting holds at most 64 people; two meetings hold the hundred.
+    for _ in 0..2 {
+        let created = ada
+            .send(
+                "POST",
+                "/api/v1/meetings",
+                Some(serde_json::json!({
+                    "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
+                })),
+                &[("X-CSRF-Token", csrf.as_str())],
+            )
+            .await;
+        assert_eq!(created.status, 201);
+        let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+        meetings.push(meeting["id"].as_str().unwrap().to_owned());
+    }
+    let resident_kib = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+            .expect("the server's status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next())
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .expect("VmRSS in kB")
+    };
+    // Warm up: the first connection of each meeting starts it and fills the server's pools.
+    let mut sockets = Vec::new();
+    for meeting in &meetings {
+        let mut guest = Client::new(&server);
+        let joined = guest
+            .send(
+                "POST",
+                &format!("/api/v1/meetings/{meeting}/join"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(joined.status, 200);
+        let mut socket = connect(&server, &guest, meeting, &origin(&server))
+            .await
+            .unwrap();
+        expect(&mut socket, "welcome").await;
+        sockets.push(socket);
+    }
+    let before = resident_kib();
+    const CONNECTIONS: u64 = 100;
+    for n in 0..CONNECTIONS {
+        let meeting = &meetings[usize::try_from(n).unwrap() % meetings.len()];
+        let mut guest = Client::new(&server);
+        let joined = guest
+            .send(
+                "POST",
+                &format!("/api/v1/meetings/{meeting}/join"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(joined.status, 200, "{}", joined.text());
+        let mut socket = connect(&server, &guest, meeting, &origin(&server))
+            .await
+            .unwrap();
+        expect(&mut socket, "welcome").await;
+        sockets.push(socket);
+    }
+    // A frame four times the read buffer is read whole (and refused as not a message).
+    let large = format!("{{\"v\":1,\"type\":\"{}\"}}", "x".repeat(16 * 1024 - 64));
+    sockets[0].send(Message::Text(large.into())).await.unwrap();
+    assert_eq!(
+        expect(&mut sockets[0], "refused").await["code"],
+        "unreadable"
+    );
+    let per_connection = resident_kib().saturating_sub(before) / CONNECTIONS;
+    assert!(
+        per_connection < 64,
+        "{per_connection} KiB of server memory per idle connection"
+    );
+    server.stop();
+}
