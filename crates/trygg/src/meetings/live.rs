@@ -917,8 +917,17 @@ impl LiveMeeting {
         }
     }
 
-    /// Carries out the meeting's effects in order.
+    /// Carries out the meeting's effects: first every audit record, durably, then the rest in
+    /// order. Nobody is told of a change that the audit trail could still lose.
     async fn apply(&mut self, effects: Vec<Effect>) {
+        let (audits, effects): (Vec<Effect>, Vec<Effect>) = effects
+            .into_iter()
+            .partition(|effect| matches!(effect, Effect::Audit(_)));
+        for effect in audits {
+            if let Effect::Audit(record) = effect {
+                self.audit(record).await;
+            }
+        }
         let mut too_slow = Vec::new();
         for effect in effects {
             match effect {
@@ -940,7 +949,7 @@ impl LiveMeeting {
                         }
                     }
                 }
-                Effect::Audit(record) => self.audit(record).await,
+                Effect::Audit(_) => {}
                 Effect::Close { person, reason } => {
                     if let Some(connection) = self.people.remove(&person) {
                         if let Some(open) = self.connections.remove(&connection) {
