@@ -174,6 +174,11 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Small messages (signalling, API answers) go out at once instead of waiting for the
+        // previous segment's ACK (Nagle); with delayed ACKs that wait is 40 ms.
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
         let acceptor = acceptor.clone();
         let app = app.clone();
         let builder = builder.clone();
