@@ -37,6 +37,7 @@ use vault::DataKey;
 
 use crate::clock::now_ms;
 use crate::keys::{open_value, seal, KeyService};
+use crate::locks::Locked;
 
 mod passkeys;
 
@@ -608,7 +609,7 @@ impl AccountService {
     }
 
     fn throttle_check(&self, keys: &[String], now: i64) -> Result<(), ApiError> {
-        let throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        let throttle = self.throttle.locked();
         for key in keys {
             match throttle.check(key, now) {
                 Decision::Allowed => {}
@@ -621,7 +622,7 @@ impl AccountService {
 
     /// Counts a failure against every key; returns the keys this failure locked.
     fn throttle_fail(&self, keys: &[String], now: i64) -> Vec<String> {
-        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut throttle = self.throttle.locked();
         throttle.prune(now);
         keys.iter()
             .filter(|key| {
@@ -635,7 +636,7 @@ impl AccountService {
     }
 
     fn throttle_succeed(&self, keys: &[String]) {
-        let mut throttle = self.throttle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut throttle = self.throttle.locked();
         for key in keys {
             throttle.record_success(key);
         }
@@ -645,7 +646,7 @@ impl AccountService {
     /// `keys` are under way. Failures are counted when a check ends, so without this a burst
     /// of simultaneous guesses would all pass the throttle before the first failure counted.
     fn begin_attempt(&self, keys: &[String]) -> Result<InFlight, ApiError> {
-        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let mut in_flight = self.in_flight.locked();
         if keys
             .iter()
             .any(|key| in_flight.get(key).copied().unwrap_or(0) >= MAX_IN_FLIGHT)
@@ -1007,7 +1008,7 @@ impl IdentityApi for AccountService {
                 ));
             };
             let pending_token = SessionToken::generate();
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = self.pending.locked();
             pending.retain(|_, entry| now - entry.created_at_ms < PENDING_VALID_MS);
             pending.insert(
                 pending_token.lookup_key(),
@@ -1040,7 +1041,7 @@ impl IdentityApi for AccountService {
                 .ok_or_else(expired)?
                 .lookup_key();
             let pending = {
-                let map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                let map = self.pending.locked();
                 map.get(&pending_key)
                     .filter(|entry| now - entry.created_at_ms < PENDING_VALID_MS)
                     .cloned()
@@ -1060,7 +1061,7 @@ impl IdentityApi for AccountService {
                 tx.rollback().await.map_err(internal)?;
                 let locked = self.throttle_fail(&keys, now);
                 {
-                    let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut map = self.pending.locked();
                     if let Some(entry) = map.get_mut(&pending_key) {
                         entry.failed_attempts += 1;
                         if entry.failed_attempts >= PENDING_MAX_ATTEMPTS {
@@ -1124,10 +1125,7 @@ impl IdentityApi for AccountService {
                     .map_err(internal)?;
             }
             tx.commit().await.map_err(internal)?;
-            self.pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&pending_key);
+            self.pending.locked().remove(&pending_key);
             self.throttle_succeed(&keys[..1]);
             let account = self
                 .store
@@ -1879,7 +1877,7 @@ struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let mut table = self.table.lock().unwrap_or_else(|p| p.into_inner());
+        let mut table = self.table.locked();
         for key in &self.keys {
             if let Some(count) = table.get_mut(key) {
                 *count = count.saturating_sub(1);

@@ -27,6 +27,7 @@ use crate::accounts::{internal, normalise_email, AccountService};
 use crate::clock::now_ms;
 use crate::demo;
 use crate::keys::seal;
+use crate::locks::Locked;
 use crate::mail::{Mailer, OutgoingMail, SendFailure};
 use crate::meetings::{meeting_key_ref, MeetingService};
 
@@ -65,7 +66,7 @@ impl InvitationService {
 
     /// Marks `meeting_id` as sending until the guard drops, or refuses if it already is.
     fn begin_sending(&self, meeting_id: &str) -> Result<SendingGuard<'_>, ApiError> {
-        let mut sending = self.sending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sending = self.sending.locked();
         if !sending.insert(meeting_id.to_owned()) {
             return Err(ApiError::new(
                 429,
@@ -113,11 +114,7 @@ struct SendingGuard<'a> {
 
 impl Drop for SendingGuard<'_> {
     fn drop(&mut self) {
-        let mut sending = self
-            .service
-            .sending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut sending = self.service.sending.locked();
         sending.remove(&self.meeting_id);
     }
 }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod demo;
 pub mod invitations;
 pub mod keys;
+mod locks;
 pub mod logging;
 pub mod mail;
 pub mod meetings;

@@ -55,6 +55,7 @@ use crate::accounts::{
 };
 use crate::clock::now_ms;
 use crate::keys::{open_value, seal};
+use crate::locks::Locked;
 
 /// How long a sign-in may take at the provider.
 const PENDING_VALID_MS: i64 = 10 * 60 * 1000;
@@ -316,7 +317,7 @@ impl SsoService {
         let binding = SessionToken::generate();
         let now = now_ms();
         {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            let mut pending = self.pending.locked();
             pending.retain(|_, entry| now - entry.created_at_ms < PENDING_VALID_MS);
             let source = source_key(context);
             let from_source = pending
@@ -366,12 +367,10 @@ impl SsoService {
             return Err(refused("bad_request", "failed"));
         }
         // The sign-in under way is used up by any answer that names it, right or wrong.
-        let pending = params.state.as_ref().and_then(|state| {
-            self.pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(state)
-        });
+        let pending = params
+            .state
+            .as_ref()
+            .and_then(|state| self.pending.locked().remove(state));
         let Some(pending) = pending else {
             return Err(refused("unknown_state", "state"));
         };

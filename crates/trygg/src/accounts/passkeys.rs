@@ -32,9 +32,12 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
-use super::{internal, principal_of, random_id, source_key, valid_name, AccountService, TEAM};
+use super::{
+    internal, principal_of, random_id, source_key, valid_name, AccountService, Authorised, TEAM,
+};
 use crate::clock::now_ms;
 use crate::keys::{open_value, seal};
+use crate::locks::Locked;
 
 /// How long a registration or sign-in ceremony may take.
 const CEREMONY_VALID_MS: i64 = 5 * 60 * 1000;
@@ -162,11 +165,7 @@ impl AccountService {
     /// Sign-in ceremony state for `token`, removed (a ceremony is finished at most once).
     fn take_sign_in(&self, token: &str, now: i64) -> Option<DiscoverableAuthentication> {
         let key = SessionToken::parse(token)?.lookup_key();
-        let mut map = self
-            .passkeys
-            .sign_ins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut map = self.passkeys.sign_ins.locked();
         map.remove(&key)
             .filter(|(_, started)| now - started < CEREMONY_VALID_MS)
             .map(|(state, _)| state)
@@ -242,12 +241,12 @@ impl PasskeyApi for AccountService {
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<serde_json::Value, ApiError>> {
         Box::pin(async move {
-            let (_, session, account) = self.authenticate(session_token).await?;
-            let _allowed = self
-                .authorize::<CredentialRegisterOwn>(
-                    &account,
-                    &session,
-                    &Self::own_account(&account),
+            let Authorised {
+                session, account, ..
+            } = self
+                .authorise::<CredentialRegisterOwn>(
+                    session_token,
+                    |account, _| Self::own_account(account),
                     context,
                 )
                 .await?;
@@ -280,8 +279,7 @@ impl PasskeyApi for AccountService {
                 .map_err(internal)?;
             self.passkeys
                 .registrations
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .locked()
                 .insert(session.id.clone(), (state, now_ms()));
             let mut options = serde_json::to_value(options).map_err(internal)?;
             // Ask for a discoverable credential, so that the passkey alone signs in later
@@ -304,12 +302,12 @@ impl PasskeyApi for AccountService {
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<PasskeyView, ApiError>> {
         Box::pin(async move {
-            let (_, session, account) = self.authenticate(session_token).await?;
-            let _allowed = self
-                .authorize::<CredentialRegisterOwn>(
-                    &account,
-                    &session,
-                    &Self::own_account(&account),
+            let Authorised {
+                session, account, ..
+            } = self
+                .authorise::<CredentialRegisterOwn>(
+                    session_token,
+                    |account, _| Self::own_account(account),
                     context,
                 )
                 .await?;
@@ -324,8 +322,7 @@ impl PasskeyApi for AccountService {
             let state = self
                 .passkeys
                 .registrations
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .locked()
                 .remove(&session.id)
                 .filter(|(_, started)| now - started < CEREMONY_VALID_MS)
                 .map(|(state, _)| state)
@@ -413,12 +410,10 @@ impl PasskeyApi for AccountService {
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<Vec<PasskeyView>, ApiError>> {
         Box::pin(async move {
-            let (_, session, account) = self.authenticate(session_token).await?;
-            let _allowed = self
-                .authorize::<CredentialReadOwn>(
-                    &account,
-                    &session,
-                    &Self::own_account(&account),
+            let Authorised { account, .. } = self
+                .authorise::<CredentialReadOwn>(
+                    session_token,
+                    |account, _| Self::own_account(account),
                     context,
                 )
                 .await?;
@@ -444,12 +439,12 @@ impl PasskeyApi for AccountService {
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(async move {
-            let (_, session, account) = self.authenticate(session_token).await?;
-            let _allowed = self
-                .authorize::<CredentialRemoveOwn>(
-                    &account,
-                    &session,
-                    &Self::own_account(&account),
+            let Authorised {
+                session, account, ..
+            } = self
+                .authorise::<CredentialRemoveOwn>(
+                    session_token,
+                    |account, _| Self::own_account(account),
                     context,
                 )
                 .await?;
@@ -501,11 +496,7 @@ impl PasskeyApi for AccountService {
                 .map_err(internal)?;
             let token = SessionToken::generate();
             {
-                let mut map = self
-                    .passkeys
-                    .sign_ins
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
+                let mut map = self.passkeys.sign_ins.locked();
                 if map.len() >= MAX_OPEN_CEREMONIES {
                     map.retain(|_, (_, started)| now - *started < CEREMONY_VALID_MS);
                 }

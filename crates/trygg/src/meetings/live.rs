@@ -50,6 +50,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::wire::{self, MeetingInfo, PurposeView, Request, ServerMessage};
 use crate::accounts::{internal, random_id, source_key, AccountService, TEAM};
 use crate::clock::now_ms;
+use crate::locks::Locked;
 
 /// Inputs a meeting may have waiting before its participants are asked to slow down.
 const MEETING_QUEUE: usize = 1024;
@@ -192,12 +193,7 @@ impl LiveMeetings {
     /// Ends a meeting that is running because it was cancelled: everyone in it is told and
     /// disconnected. (New joins are refused by the stored status.)
     pub fn cancelled(&self, meeting_id: &str) {
-        let handle = self
-            .shared
-            .meetings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(meeting_id);
+        let handle = self.shared.meetings.locked().remove(meeting_id);
         if let Some(handle) = handle {
             let _ = handle.inputs.try_send(Input::Cancelled);
         }
@@ -218,11 +214,7 @@ impl LiveMeetings {
             .map_err(internal)?
             .filter(|row| row.status == "scheduled")
             .ok_or_else(not_found)?;
-        let mut meetings = self
-            .shared
-            .meetings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut meetings = self.shared.meetings.locked();
         // Another request may have started it meanwhile.
         if let Some(handle) = meetings.get(meeting_id).filter(|h| !h.inputs.is_closed()) {
             return Ok(handle.clone());
@@ -256,8 +248,7 @@ impl LiveMeetings {
     fn running(&self, meeting_id: &str) -> Option<MeetingHandle> {
         self.shared
             .meetings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .get(meeting_id)
             .filter(|handle| !handle.inputs.is_closed())
             .cloned()
@@ -397,18 +388,13 @@ impl SignallingApi for LiveMeetings {
             .map_err(|refusal| refused_arrival(&refusal))?;
             let ticket = SessionToken::generate();
             {
-                let mut tickets = self
-                    .shared
-                    .tickets
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
+                let mut tickets = self.shared.tickets.locked();
                 if tickets.len() >= MAX_TICKETS {
                     // Tickets of meetings no longer running are worthless: drop them first.
                     let running = self
                         .shared
                         .meetings
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
+                        .locked()
                         .keys()
                         .cloned()
                         .collect::<HashSet<_>>();
@@ -446,8 +432,7 @@ impl SignallingApi for LiveMeetings {
                         .and_then(|token| {
                             self.shared
                                 .tickets
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
+                                .locked()
                                 .get(&token.lookup_key())
                                 .cloned()
                         })
@@ -483,8 +468,7 @@ impl SignallingApi for LiveMeetings {
             if let Some(session) = session {
                 self.shared
                     .watched
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .locked()
                     .insert(connection, (session, handle.clone()));
             }
             let inputs = handle.inputs.clone();
@@ -496,11 +480,7 @@ impl SignallingApi for LiveMeetings {
                         inputs.try_send(Input::Text { connection, text }).is_ok()
                     }
                     Inbound::Closed => {
-                        shared
-                            .watched
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .remove(&connection);
+                        shared.watched.locked().remove(&connection);
                         // The end of a connection must arrive even when the queue is full.
                         let inputs = inputs.clone();
                         tokio::spawn(async move {
@@ -525,8 +505,7 @@ async fn watch_sessions(live: Arc<LiveMeetings>) {
         let watched: Vec<(u64, String, MeetingHandle)> = live
             .shared
             .watched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .iter()
             .map(|(connection, (session, handle))| (*connection, session.clone(), handle.clone()))
             .collect();
@@ -548,11 +527,7 @@ async fn watch_sessions(live: Arc<LiveMeetings>) {
         };
         for (connection, session, handle) in watched {
             if ended.contains(&session) {
-                live.shared
-                    .watched
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&connection);
+                live.shared.watched.locked().remove(&connection);
                 let _ = handle.inputs.try_send(Input::SessionEnded { connection });
             }
         }
@@ -613,13 +588,11 @@ impl LiveMeeting {
         }
         self.shared
             .meetings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .retain(|_, handle| !handle.inputs.same_channel(&self.inputs));
         self.shared
             .tickets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .retain(|_, ticket| ticket.meeting_id != self.id);
     }
 
@@ -733,23 +706,10 @@ impl LiveMeeting {
                 });
             }
         }
-        if self.meeting.is_connected(person) == Some(false) {
-            let effects = self.meeting.handle(now(), person, Command::Resume);
-            match effects {
-                Ok(effects) => {
-                    self.connections.insert(
-                        connection,
-                        Open {
-                            person,
-                            outgoing,
-                            malformed: 0,
-                        },
-                    );
-                    self.people.insert(person, connection);
-                    self.welcome(person, connection);
-                    self.apply(effects).await;
-                    return Ok(());
-                }
+        // Someone whose connection dropped resumes their place; anyone else must still have one.
+        let resumed = if self.meeting.is_connected(person) == Some(false) {
+            match self.meeting.handle(now(), person, Command::Resume) {
+                Ok(effects) => effects,
                 Err(refusal) => {
                     let record =
                         self.meeting
@@ -758,10 +718,11 @@ impl LiveMeeting {
                     return Err(refusal);
                 }
             }
-        }
-        if self.meeting.standing(person).is_none() {
+        } else if self.meeting.standing(person).is_some() {
+            Vec::new()
+        } else {
             return Err(Refusal::NotPresent);
-        }
+        };
         self.connections.insert(
             connection,
             Open {
@@ -772,6 +733,7 @@ impl LiveMeeting {
         );
         self.people.insert(person, connection);
         self.welcome(person, connection);
+        self.apply(resumed).await;
         Ok(())
     }
 
@@ -984,18 +946,9 @@ impl LiveMeeting {
             }
         }
         for connection in too_slow {
-            // Dropping the queue's sender makes the transport close it as too slow.
-            if let Some(open) = self.connections.remove(&connection) {
-                if self.people.get(&open.person) == Some(&connection) {
-                    self.people.remove(&open.person);
-                    if let Ok(effects) =
-                        self.meeting
-                            .handle(now(), open.person, Command::ConnectionLost)
-                    {
-                        Box::pin(self.apply(effects)).await;
-                    }
-                }
-            }
+            // Dropping the queue's sender makes the transport close it as too slow; for the
+            // meeting it is a lost connection like any other.
+            Box::pin(self.closed(connection)).await;
         }
         if self.meeting.ended_at().is_some() {
             self.finish().await;

@@ -75,22 +75,28 @@ impl MeetingService {
         let (store, _, _) = self.accounts.parts();
         // Authenticate first, so that an unknown id and someone else's id look the same to a
         // signed-in caller and nobody learns anything without a session.
-        self.accounts.authenticate(session_token).await?;
+        let (_, session, account) = self.accounts.authenticate(session_token).await?;
         let row = store
             .meeting(meeting_id)
             .await
             .map_err(internal)?
             .ok_or_else(not_found)?;
-        let resource = resource_of(&row);
-        let authorised = self
+        let allowed = self
             .accounts
-            .authorise::<A>(session_token, |_, _| resource, context)
+            .authorize::<A>(&account, &session, &resource_of(&row), context)
             .await
             .map_err(|error| match error.code {
                 "forbidden" => not_found(),
                 _ => error,
             })?;
-        Ok((authorised, row))
+        Ok((
+            Authorised {
+                account,
+                session,
+                allowed,
+            },
+            row,
+        ))
     }
 
     async fn view(&self, row: &MeetingRow) -> Result<MeetingView, ApiError> {
@@ -262,7 +268,7 @@ impl MeetingsApi for MeetingService {
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<Vec<MeetingView>, ApiError>> {
         Box::pin(async move {
-            let (_, _, account) = self.accounts.authenticate(session_token).await?;
+            let (_, session, account) = self.accounts.authenticate(session_token).await?;
             let (store, _, _) = self.accounts.parts();
             let rows = store
                 .meetings_of_host(&account.id)
@@ -270,10 +276,16 @@ impl MeetingsApi for MeetingService {
                 .map_err(internal)?;
             let mut views = Vec::with_capacity(rows.len());
             for row in &rows {
-                // Each meeting is shown only with the policy's consent to read its metadata.
-                let resource = resource_of(row);
-                self.accounts
-                    .authorise::<MeetingReadMetadata>(session_token, |_, _| resource, context)
+                // Each meeting is shown only with the policy's consent to read its metadata
+                // (the session was authenticated once, above).
+                let _allowed = self
+                    .accounts
+                    .authorize::<MeetingReadMetadata>(
+                        &account,
+                        &session,
+                        &resource_of(row),
+                        context,
+                    )
                     .await?;
                 views.push(self.view(row).await?);
             }

@@ -50,7 +50,7 @@ pub(crate) async fn adviser<'a>(
     ((adviser, csrf), (admin, admin_csrf))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     i64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -14,22 +14,12 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::audit_events::audit_actions_async;
 use crate::common::{assert_audit_intact, client_config, start_demo, Running};
 use crate::identity::Client;
-use crate::meetings::adviser;
+use crate::meetings::{adviser, now_ms};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
 const PASSCODE: &str = "kanelbulle-42";
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
 
 /// Opens the signalling socket of `meeting` with the client's cookies and `origin`.
 async fn connect(
