@@ -89,10 +89,11 @@ export function accountPage(context: PageContext): Page {
   ): void {
     showState((scope) => {
       const { account } = info;
-      const signedInAs = scope.text(element("p", { class: "lead" }), "signedInAs", {
-        name: account.display_name,
-        email: account.email,
-      });
+      // A customer identified by e-ID has no e-mail address here.
+      const signedInAs =
+        account.email === ""
+          ? scope.text(element("p", { class: "lead" }), "signedInAsName", { name: account.display_name })
+          : scope.text(element("p", { class: "lead" }), "signedInAs", { name: account.display_name, email: account.email });
       const roles = element("dd");
       scope.bind((t) => (roles.textContent = roleList(t, account.roles)));
       const facts = element("dl", { class: "facts" }, scope.text(element("dt"), "roles"), roles);

@@ -146,7 +146,15 @@ export type Problem =
         | "email_unavailable"
         | "email_refused"
         | "too_many_invitations"
-        | "invitation_in_progress";
+        | "invitation_in_progress"
+        | "identity_proof_unavailable"
+        | "identity_proof_stale"
+        | "identity_proof_method"
+        | "not_a_customer"
+        | "no_verified_identity"
+        | "no_place"
+        | "banned"
+        | "credential_not_accepted";
     }
   | { readonly code: "throttled"; readonly retry_after_secs: number }
   | {
@@ -364,6 +372,8 @@ export interface MeetingView {
   readonly ends_at_ms: number;
   readonly status: MeetingStatus;
   readonly has_passcode: boolean;
+  /** Whether the join flow takes an identity proof (e-ID or passkey): required without a passcode, an alternative with one. */
+  readonly identity_proof: boolean;
   /** `/m/<id>`; the page puts its own origin in front. */
   readonly link_path: string;
 }
@@ -375,11 +385,40 @@ export interface MeetingRequest {
   readonly ends_at_ms: number;
   /** 6 to 64 characters, or null for a meeting without one. */
   readonly passcode: string | null;
+  /** Take an identity proof in the join flow (needs the customer e-ID provider). */
+  readonly identity_proof: boolean;
 }
 
 /** A change: the passcode stays unless a new one is given or `remove_passcode` is set. */
 export interface MeetingChange extends MeetingRequest {
   readonly remove_passcode: boolean;
+}
+
+/** The identity a guest proved in a meeting's join flow, as the host will see it. */
+export interface ProvenIdentity {
+  readonly method: "e_id" | "passkey";
+  readonly name: string;
+  /** For example `19811228-****`. */
+  readonly personal_number_masked: string;
+}
+
+/**
+ * Proves who the guest holding this meeting's ticket is, with the customer session just signed
+ * in (e-ID or passkey); the join flow then moves on over the socket.
+ */
+export async function proveMeetingIdentity(meetingId: string, csrfToken: string): Promise<ProvenIdentity> {
+  const value = object(await call("POST", `${meetingPath(meetingId)}/identity`, { csrfToken }), "identity");
+  if (value.method !== "e_id" && value.method !== "passkey") throw new ApiError("identity: unknown method");
+  return {
+    method: value.method,
+    name: string(value.name, "identity.name"),
+    personal_number_masked: string(value.personal_number_masked, "identity.personal_number_masked"),
+  };
+}
+
+/** Where a customer starts identifying with their e-ID and comes back to the meeting's join page. */
+export function customerEidStartPath(meetingId: string): string {
+  return `/api/v1/sso/customer/start?return_to=/m/${encodeURIComponent(meetingId)}`;
 }
 
 /** What `POST /api/v1/meetings/{id}/invitations` answers once the mail server took the e-mail. */
@@ -438,7 +477,7 @@ function meetingPath(meetingId: string): string {
 }
 
 function parseMeeting(value: unknown, what: string): MeetingView {
-  const { id, title, starts_at_ms, ends_at_ms, status, has_passcode, link_path } = object(value, what);
+  const { id, title, starts_at_ms, ends_at_ms, status, has_passcode, identity_proof, link_path } = object(value, what);
   if (status !== "scheduled" && status !== "cancelled" && status !== "ended") {
     throw new ApiError(`${what}: status is ${String(status)}`);
   }
@@ -455,6 +494,7 @@ function parseMeeting(value: unknown, what: string): MeetingView {
     ends_at_ms: number(ends_at_ms, `${what}.ends_at_ms`),
     status,
     has_passcode: boolean(has_passcode, `${what}.has_passcode`),
+    identity_proof: boolean(identity_proof, `${what}.identity_proof`),
     link_path: path,
   };
 }
@@ -533,6 +573,14 @@ async function readProblem(response: Response): Promise<Problem> {
     case "email_refused":
     case "too_many_invitations":
     case "invitation_in_progress":
+    case "identity_proof_unavailable":
+    case "identity_proof_stale":
+    case "identity_proof_method":
+    case "not_a_customer":
+    case "no_verified_identity":
+    case "no_place":
+    case "banned":
+    case "credential_not_accepted":
       return { code };
     case "throttled":
       // A missing or odd delay still means "wait"; a minute is the least the person is told.

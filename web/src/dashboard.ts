@@ -1,5 +1,5 @@
 //! `/meetings`: the adviser's dashboard. Advisers see the meetings they host (title, time,
-//! status, whether a passcode is needed), book new ones, copy a meeting's link, invite a customer
+//! status, whether a passcode or an identity proof is needed), book new ones, copy a meeting's link, invite a customer
 //! by e-mail, change a meeting and cancel it after a question.
 //!
 //! The server decides everything: who may book (anyone without the adviser role sees a plain
@@ -13,6 +13,7 @@ import {
   cancelMeeting,
   createMeeting,
   fetchMeetings,
+  fetchServerInfo,
   fetchSession,
   inviteToMeeting,
   updateMeeting,
@@ -48,6 +49,11 @@ export function dashboardPage(context: PageContext): Page {
   let disposed = false;
 
   const heading = pageHeading(texts, "meetingsTitle");
+  // Whether customers can prove their identity here (a customer e-ID provider is configured).
+  const eidAvailable = fetchServerInfo().then(
+    (server) => server.sso.customer,
+    () => false,
+  );
   const body = element("div", { class: "dashboard" });
   const root = element("div", { class: "page" }, heading, body);
 
@@ -116,7 +122,7 @@ export function dashboardPage(context: PageContext): Page {
 
   function createSection(scope: Localized, info: SessionInfo, stepUp: StepUp, list: MeetingsSection): HTMLElement {
     const alert = alertRegion(scope, "create-error");
-    const fields = meetingFields(scope, "create", null);
+    const fields = meetingFields(scope, "create", null, eidAvailable);
     const submit = submitButton(scope, "bookMeeting");
     const createForm = form(
       { class: "form meeting-form", "aria-labelledby": "create-heading" },
@@ -231,6 +237,15 @@ export function dashboardPage(context: PageContext): Page {
           {},
           cardTexts.text(element("dt"), "meetingHasPasscode"),
           cardTexts.text(element("dd"), meeting.has_passcode ? "yes" : "no"),
+        ),
+        element(
+          "div",
+          {},
+          cardTexts.text(element("dt"), "meetingIdentityProof"),
+          cardTexts.text(
+            element("dd"),
+            !meeting.identity_proof ? "no" : meeting.has_passcode ? "meetingIdentityProofAlternative" : "meetingIdentityProofRequired",
+          ),
         ),
       );
       const alert = alertRegion(cardTexts, `${prefix}-error`);
@@ -393,7 +408,7 @@ export function dashboardPage(context: PageContext): Page {
     }
 
     function editForm(meeting: MeetingView, prefix: string, alert: Alert): HTMLFormElement {
-      const fields = meetingFields(cardTexts, `${prefix}-edit`, meeting);
+      const fields = meetingFields(cardTexts, `${prefix}-edit`, meeting, eidAvailable);
       const save = submitButton(cardTexts, "saveMeeting");
       const cancel = cardTexts.text(element("button", { type: "button", class: "secondary" }), "cancel");
       const close = closer(meeting, "edit");
@@ -516,6 +531,7 @@ interface CheckedMeeting {
   readonly starts_at_ms: number;
   readonly ends_at_ms: number;
   readonly passcode: string | null;
+  readonly identity_proof: boolean;
 }
 
 interface MeetingFields {
@@ -531,8 +547,12 @@ interface MeetingFields {
   showServerError(error: unknown, alert: Alert, otherwise: (focus: HTMLElement) => void, button: HTMLElement): void;
 }
 
-/** Title, start, end and passcode, empty for a new meeting or filled in from `meeting`. */
-function meetingFields(texts: Localized, prefix: string, meeting: MeetingView | null): MeetingFields {
+/**
+ * Title, start, end, passcode and identity proof, empty for a new meeting or filled in from
+ * `meeting`. The identity proof is offered once `eidAvailable` says customers can give one (or
+ * when the meeting has it already, so that it can be turned off).
+ */
+function meetingFields(texts: Localized, prefix: string, meeting: MeetingView | null, eidAvailable: Promise<boolean>): MeetingFields {
   const title = field(texts, {
     id: `${prefix}-title`,
     label: "meetingTitle",
@@ -565,6 +585,20 @@ function meetingFields(texts: Localized, prefix: string, meeting: MeetingView | 
     remove = element("input", { type: "checkbox", id: removeId, name: "remove_passcode" });
     rows.push(element("div", { class: "checkbox" }, remove, texts.text(element("label", { for: removeId }), "removePasscode")));
   }
+  const identityId = `${prefix}-identity-proof`;
+  const identity = element("input", { type: "checkbox", id: identityId, name: "identity_proof", "aria-describedby": `${identityId}-hint` });
+  const identityRow = element(
+    "div",
+    { class: "checkbox" },
+    identity,
+    texts.text(element("label", { for: identityId }), "meetingIdentityProofLabel"),
+    texts.text(element("p", { class: "hint", id: `${identityId}-hint` }), "meetingIdentityProofHint"),
+  );
+  identityRow.hidden = !meeting?.identity_proof;
+  void eidAvailable.then((available) => {
+    if (available) identityRow.hidden = false;
+  });
+  rows.push(identityRow);
   const all = [title, starts, ends, passcode];
 
   function fill(): void {
@@ -574,6 +608,7 @@ function meetingFields(texts: Localized, prefix: string, meeting: MeetingView | 
     passcode.input.value = "";
     passcode.input.type = "password";
     if (remove) remove.checked = false;
+    identity.checked = meeting?.identity_proof ?? false;
   }
   fill();
 
@@ -608,6 +643,7 @@ function meetingFields(texts: Localized, prefix: string, meeting: MeetingView | 
         starts_at_ms: startsMs,
         ends_at_ms: endsMs,
         passcode: passcodeValue === "" || remove?.checked ? null : passcodeValue,
+        identity_proof: identity.checked,
       };
     },
     removePasscode: () => remove?.checked ?? false,

@@ -4,6 +4,7 @@
 
 import { ApiProblem, ApiUnreachable, type Problem } from "./api";
 import type { Message } from "./dom";
+import type { MessageKey } from "./i18n";
 import { PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 
 /** The message for any failure of an API call. */
@@ -73,6 +74,20 @@ export function messageFor(error: unknown): Message {
       return { key: "tooManyInvitations" };
     case "invitation_in_progress":
       return { key: "invitationInProgress" };
+    case "identity_proof_unavailable":
+      return { key: "meetingIdentityProofUnavailable" };
+    case "identity_proof_stale":
+      return { key: "identityProofStale" };
+    case "identity_proof_method":
+    case "not_a_customer":
+    case "no_verified_identity":
+      return { key: "identityProofUnusable" };
+    case "credential_not_accepted":
+      return { key: "identityProofNotTaken" };
+    case "no_place":
+      return { key: "joinNoPlace" };
+    case "banned":
+      return { key: "joinBanned" };
     case "unauthenticated":
     case "not_found":
     case "unknown":
@@ -122,4 +137,21 @@ function passwordMessage(problem: Extract<Problem, { code: "password_rejected" }
     case "unknown":
       return { key: "passwordRejected" };
   }
+}
+
+/** The text for each refusal code the server's single sign-on callback sends back. */
+const ssoErrors: Readonly<Record<string, MessageKey>> = {
+  mfa_required: "ssoErrorMfaRequired",
+  no_account: "ssoErrorNoAccount",
+  no_role: "ssoErrorNoRole",
+  state: "ssoErrorState",
+  cancelled: "ssoErrorCancelled",
+  unavailable: "ssoErrorUnavailable",
+  claims_missing: "ssoErrorClaimsMissing",
+  failed: "ssoErrorFailed",
+};
+
+export function ssoErrorMessage(code: string | null): MessageKey | null {
+  if (code === null) return null;
+  return Object.hasOwn(ssoErrors, code) ? ssoErrors[code]! : "ssoErrorFailed";
 }

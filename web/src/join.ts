@@ -1,18 +1,36 @@
 //! `/m/<id>`: a customer joins a meeting from the link they were sent. The steps, each one the
-//! server asks for in turn: the privacy notice with a choice per purpose, the passcode, a check of
-//! camera and microphone, the name to be shown, then the lobby — waiting, with a conversation
-//! with the adviser — until the adviser lets them in, holds them or turns them away. Inside, the
-//! meeting room (room.ts); at the end, a screen that says why it ended.
+//! server asks for in turn: the privacy notice with a choice per purpose, the passcode or an
+//! identity proof (as the meeting asks), a check of camera and microphone, the name to be shown,
+//! then the lobby — waiting, with a conversation with the adviser — until the adviser lets them
+//! in, holds them or turns them away. Inside, the meeting room (room.ts); at the end, a screen
+//! that says why it ended.
+//!
+//! The identity proof is the customer's e-ID (a round trip to the e-ID provider that comes back
+//! to this page, `?return_to=/m/<id>`) or, for a returning customer, their passkey. Either signs
+//! the customer in; the page then asks the server to take that sign-in's verified identity as
+//! the proof (`POST /api/v1/meetings/<id>/identity`), and the host sees the verified name and
+//! the personal identity number masked.
 //!
 //! The place in the meeting is an HttpOnly ticket cookie the server sets when the link is opened;
-//! this page keeps no secret, and a reload or a short network drop resumes the same place. The
-//! passcode is sent once and the field emptied; nothing typed here is stored.
+//! this page keeps no secret, and a reload, a short network drop or the e-ID round trip resumes
+//! the same place. The passcode is sent once and the field emptied; nothing typed here is stored.
+//! The only thing kept in the browser is, for the e-ID round trip, which meeting's join flow is
+//! waiting for the proof (in `sessionStorage`).
 
+import {
+  customerEidStartPath,
+  fetchSession,
+  finishPasskeySignIn,
+  proveMeetingIdentity,
+  startPasskeySignIn,
+} from "./api";
 import { element, Localized, type Message } from "./dom";
+import { messageFor, ssoErrorMessage } from "./errors";
 import { alertRegion, field, form, submitButton, type Alert } from "./forms";
 import type { ServerEnvelope, MeetingInfo } from "./generated/signalling";
 import type { Lang, MessageKey } from "./i18n";
 import { formatDateTime } from "./i18n";
+import { getPasskey, PasskeyCancelled, PasskeysUnsupported, passkeysSupported } from "./passkey";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { endingScreen, refusalMessage, Room, type Ending } from "./room";
 import { meetingIdOf } from "./router";
@@ -33,6 +51,9 @@ const joinRefusals: Readonly<Record<string, MessageKey>> = {
   meeting_ended: "roomEnded",
 };
 
+/** The `sessionStorage` key naming the meeting whose join flow waits for the e-ID's return. */
+const proofPendingKey = "trygg.identity-proof";
+
 export function joinPage(context: PageContext): Page {
   const texts = new Localized(context.lang());
   const heading = pageHeading(texts, "joinTitle");
@@ -52,6 +73,11 @@ export function joinPage(context: PageContext): Page {
   let camera: MediaStream | null = null;
   let lobbyLog: HTMLOListElement | null = null;
   let disposed = false;
+  // Back from the e-ID provider: a refusal to show, or a proof to hand in, at the credential step.
+  let returnedError = ssoErrorMessage(new URLSearchParams(location.search).get("sso_error"));
+  if (location.search !== "") history.replaceState(history.state, "", location.pathname);
+  let proofPending = meetingId !== null && sessionStorage.getItem(proofPendingKey) === meetingId;
+  sessionStorage.removeItem(proofPendingKey);
 
   showStep("opening", (scope) => [scope.text(element("p", { role: "status" }), "joinOpening")]);
   if (meetingId === null) showProblem({ key: "joinMeetingNotFound" });
@@ -163,6 +189,7 @@ export function joinPage(context: PageContext): Page {
   function joinRefusal(code: string): Message {
     switch (code) {
       case "source_locked":
+      case "source_throttled":
       case "passcode_locked":
         return { key: "passcodeLockedOut" };
       case "required_consent_refused":
@@ -191,7 +218,7 @@ export function joinPage(context: PageContext): Page {
         consentStep();
         break;
       case "credential":
-        passcodeStep();
+        credentialStep();
         break;
       case "device":
         void deviceStep();
@@ -252,34 +279,111 @@ export function joinPage(context: PageContext): Page {
     });
   }
 
-  function passcodeStep(): void {
+  function credentialStep(): void {
+    const kind = meeting?.credential ?? "passcode";
+    const takesPasscode = kind === "passcode" || kind === "passcode_or_identity_proof";
+    const takesIdentity = kind === "identity_proof" || kind === "passcode_or_identity_proof";
     showStep("credential", (scope) => {
       alert = alertRegion(scope, "join-error");
-      const passcode = field(scope, {
-        id: "join-passcode",
-        label: "passcodeLabel",
-        hint: { key: "passcodeHint" },
-        attributes: { type: "password", autocomplete: "off", spellcheck: "false", required: "" },
-        revealable: true,
-      });
-      const passcodeForm = form(
-        { class: "form" },
-        () => {
-          alert?.show(null);
-          const value = passcode.input.value;
-          if (value === "") {
-            alert?.show({ key: "passcodeMissing" });
-            return;
-          }
-          signalling?.send({ type: "passcode", passcode: value });
-          passcode.input.value = "";
-        },
-        passcode.row,
-        element("div", { class: "actions" }, submitButton(scope, "continue").button),
-      );
-      return [alert.element, passcodeForm];
+      const parts: Node[] = [alert.element];
+      if (takesIdentity) parts.push(identitySection(scope));
+      if (takesPasscode) {
+        const passcode = field(scope, {
+          id: "join-passcode",
+          label: "passcodeLabel",
+          hint: { key: "passcodeHint" },
+          attributes: { type: "password", autocomplete: "off", spellcheck: "false", required: "" },
+          revealable: true,
+        });
+        const passcodeForm = form(
+          { class: "form" },
+          () => {
+            alert?.show(null);
+            const value = passcode.input.value;
+            if (value === "") {
+              alert?.show({ key: "passcodeMissing" });
+              return;
+            }
+            signalling?.send({ type: "passcode", passcode: value });
+            passcode.input.value = "";
+          },
+          ...(takesIdentity ? [scope.text(element("p", { class: "divider" }), "identityOrPasscode")] : []),
+          passcode.row,
+          element("div", { class: "actions" }, submitButton(scope, "continue").button),
+        );
+        parts.push(passcodeForm);
+      }
+      return parts;
     });
-    document.getElementById("join-passcode")?.focus();
+    if (returnedError !== null) {
+      alert?.show({ key: returnedError });
+      returnedError = null;
+    }
+    if (proofPending && takesIdentity) {
+      proofPending = false;
+      void handInProof(null);
+    } else if (takesPasscode) {
+      document.getElementById("join-passcode")?.focus();
+    } else {
+      document.getElementById("join-eid")?.focus();
+    }
+  }
+
+  /** The two ways to prove who one is: the e-ID (a round trip) or a returning customer's passkey. */
+  function identitySection(scope: Localized): HTMLElement {
+    const eid = scope.text(element("a", { class: "primary sso-link", id: "join-eid", href: customerEidStartPath(meetingId ?? "") }), "identifyWithEid");
+    eid.addEventListener("click", () => {
+      if (meetingId !== null) sessionStorage.setItem(proofPendingKey, meetingId);
+    });
+    const passkey = submitButton(scope, "identifyWithPasskey", { type: "button", class: "secondary" });
+    passkey.button.id = "join-passkey";
+    passkey.button.hidden = !passkeysSupported();
+    passkey.button.addEventListener("click", () => {
+      void (async () => {
+        passkey.setBusy(true);
+        alert?.show(null);
+        try {
+          const signedIn = await finishPasskeySignIn(await getPasskey(await startPasskeySignIn()));
+          if (disposed) return;
+          await handInProof(signedIn.csrf_token);
+        } catch (error) {
+          if (disposed) return;
+          if (error instanceof PasskeyCancelled) alert?.show({ key: "passkeyCancelled" });
+          else if (error instanceof PasskeysUnsupported) alert?.show({ key: "passkeyUnsupported" });
+          else alert?.show(messageFor(error));
+        } finally {
+          passkey.setBusy(false);
+        }
+      })();
+    });
+    return element(
+      "section",
+      { class: "identity-proof", "aria-labelledby": "identity-heading" },
+      scope.text(element("h2", { id: "identity-heading" }), "identityProofTitle"),
+      scope.text(element("p", {}), "identityProofIntro"),
+      element("div", { class: "actions" }, eid, passkey.button),
+    );
+  }
+
+  /**
+   * Asks the server to take this browser's customer sign-in as the identity proof; the server
+   * then moves the join flow on over the socket. `csrfToken` is the sign-in's, if known.
+   */
+  async function handInProof(csrfToken: string | null): Promise<void> {
+    if (meetingId === null) return;
+    const status = document.getElementById("join-identity-status");
+    status?.remove();
+    const checking = element("p", { role: "status", id: "join-identity-status" });
+    stepTexts.text(checking, "identityChecking");
+    alert?.element.after(checking);
+    try {
+      const token = csrfToken ?? (await fetchSession()).csrf_token;
+      await proveMeetingIdentity(meetingId, token);
+    } catch (error) {
+      if (disposed) return;
+      checking.remove();
+      alert?.show(messageFor(error));
+    }
   }
 
   async function deviceStep(): Promise<void> {

@@ -25,31 +25,15 @@ import {
   type SecondFactor,
 } from "./api";
 import { element, Localized, type Message } from "./dom";
-import { isSignedOut, logIfUnexpected, messageFor, problemCode } from "./errors";
+import { isSignedOut, logIfUnexpected, messageFor, problemCode, ssoErrorMessage } from "./errors";
 import { alertRegion, field, form, submitButton, type Field, type SubmitButton } from "./forms";
-import type { Lang, MessageKey } from "./i18n";
+import type { Lang } from "./i18n";
 import { getPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { paths } from "./router";
 
 type Step = "password" | "code";
 
-/** The text for each refusal code the server's single sign-on callback sends back. */
-const ssoErrors: Readonly<Record<string, MessageKey>> = {
-  mfa_required: "ssoErrorMfaRequired",
-  no_account: "ssoErrorNoAccount",
-  no_role: "ssoErrorNoRole",
-  state: "ssoErrorState",
-  cancelled: "ssoErrorCancelled",
-  unavailable: "ssoErrorUnavailable",
-  claims_missing: "ssoErrorClaimsMissing",
-  failed: "ssoErrorFailed",
-};
-
-function ssoErrorMessage(code: string | null): MessageKey | null {
-  if (code === null) return null;
-  return Object.hasOwn(ssoErrors, code) ? ssoErrors[code]! : "ssoErrorFailed";
-}
 type CodeKind = "totp" | "recovery";
 
 export function signInPage(context: PageContext): Page {

@@ -24,7 +24,7 @@ import {
   receivedMail,
   sinkPython,
   startSink,
-  enrol,
+  enrolAdviser,
   killServer,
   launchBrowser,
   newContext,
@@ -97,23 +97,7 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
       browser = await launchBrowser({ media: true });
 
       // The administrator enrols and invites the adviser, who enrols too.
-      const adminContext = await newContext(browser, baseUrl, "sv-SE");
-      const adminPage = (await openWatchedPage(adminContext)).page;
-      await adminPage.goto(`/enrol#${bootstrap.token}`);
-      await enrol(adminPage, password);
-      const adminSession = await (await adminPage.request.get("/api/v1/session")).json();
-      const invited = await adminPage.request.post("/api/v1/accounts", {
-        headers: { "X-CSRF-Token": adminSession.csrf_token },
-        data: { email: adviserEmail, display_name: "Rut Rådgivare", roles: ["adviser"] },
-      });
-      assert.equal(invited.status(), 201, await invited.text());
-      const { enrolment_path: enrolmentPath } = await invited.json();
-      await adminContext.close();
-
-      const adviserContext = await newContext(browser, baseUrl, "sv-SE");
-      adviser = await openWatchedPage(adviserContext);
-      await adviser.page.goto(enrolmentPath);
-      await enrol(adviser.page, password);
+      adviser = await enrolAdviser(browser, baseUrl, bootstrap, { email: adviserEmail, name: "Rut Rådgivare", password });
     },
     { timeout: serverStartTimeoutMs + 90_000 },
   );

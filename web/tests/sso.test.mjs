@@ -14,11 +14,9 @@
 //   TRYGG_BIN=../target/debug/trygg npm test
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
@@ -29,6 +27,7 @@ import {
   newContext,
   openWatchedPage,
   serverStartTimeoutMs,
+  startOidcProvider,
   startServer,
   testTimeoutMs,
   tryggBin,
@@ -37,28 +36,6 @@ import {
 const admin = { email: "ada.admin@example.se", name: "Ada Admin" };
 const password = "ett långt och hemligt lösenord 2026";
 const notSignedIn = "401 GET /api/v1/session";
-
-/** Starts the test OpenID Provider; resolves with its issuer, CA file and child process. */
-async function startProvider(dir) {
-  const child = spawn(process.execPath, [new URL("./oidc-provider.mjs", import.meta.url).pathname, dir], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  const issuer = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the OpenID Provider did not start within 30 s")), 30_000);
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      const match = /^oidc-provider listening at (https:\/\/\S+)$/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the OpenID Provider exited with ${code}`));
-    });
-  });
-  return { child, issuer, cert: join(dir, "cert.pem") };
-}
 
 describe("staff single sign-on in Chromium against `trygg demo` and a real OpenID Provider", () => {
   let provider;
@@ -71,7 +48,7 @@ describe("staff single sign-on in Chromium against `trygg demo` and a real OpenI
     async () => {
       const bin = tryggBin();
       providerDir = await mkdtemp(join(tmpdir(), "trygg-web-oidc-"));
-      provider = await startProvider(providerDir);
+      provider = await startOidcProvider(providerDir);
       dataDir = await mkdtemp(join(tmpdir(), "trygg-web-sso-"));
       server = await startServer(bin, dataDir, {
         env: {

@@ -346,3 +346,62 @@ export async function receivedMail(dir) {
     })),
   );
 }
+
+/** Starts the test OpenID Provider (oidc-provider.mjs, its own HTTPS port); resolves with its issuer, CA file and child process. */
+export async function startOidcProvider(dir) {
+  const child = spawn(process.execPath, [new URL("./oidc-provider.mjs", import.meta.url).pathname, dir], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const issuer = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the OpenID Provider did not start within 30 s")), 30_000);
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const match = /^oidc-provider listening at (https:\/\/\S+)$/.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the OpenID Provider exited with ${code}`));
+    });
+  });
+  return { child, issuer, cert: join(dir, "cert.pem") };
+}
+
+/** The environment that points `trygg` at the test OpenID Provider as its customer e-ID broker. */
+export function customerIdpEnv(provider) {
+  return {
+    TRYGG_CUSTOMER_IDP__ISSUER: provider.issuer,
+    TRYGG_CUSTOMER_IDP__CLIENT_ID: "trygg-eid",
+    TRYGG_CUSTOMER_IDP__CLIENT_SECRET: "eid-secret",
+    TRYGG_CUSTOMER_IDP__CA_FILE: provider.cert,
+    TRYGG_CUSTOMER_IDP__SCOPES: "openid,profile,eid",
+    TRYGG_CUSTOMER_IDP__MFA_ACR_VALUES: "loa3",
+  };
+}
+
+/**
+ * The first administrator enrols from `bootstrap` and invites an adviser, who enrols too; resolves
+ * with the adviser's watched page (signed in, on the account page).
+ */
+export async function enrolAdviser(browser, baseUrl, bootstrap, { email, name, password }) {
+  const adminContext = await newContext(browser, baseUrl, "sv-SE");
+  const adminPage = (await openWatchedPage(adminContext)).page;
+  await adminPage.goto(`/enrol#${bootstrap.token}`);
+  await enrol(adminPage, password);
+  const adminSession = await (await adminPage.request.get("/api/v1/session")).json();
+  const invited = await adminPage.request.post("/api/v1/accounts", {
+    headers: { "X-CSRF-Token": adminSession.csrf_token },
+    data: { email, display_name: name, roles: ["adviser"] },
+  });
+  assert.equal(invited.status(), 201, await invited.text());
+  const { enrolment_path: enrolmentPath } = await invited.json();
+  await adminContext.close();
+
+  const adviserContext = await newContext(browser, baseUrl, "sv-SE");
+  const adviser = await openWatchedPage(adviserContext);
+  await adviser.page.goto(enrolmentPath);
+  await enrol(adviser.page, password);
+  return adviser;
+}

@@ -70,6 +70,7 @@ pub struct ApiError {
         crate::meetings::update,
         crate::meetings::cancel,
         crate::signalling::join,
+        crate::signalling::prove_identity,
         crate::signalling::signal,
         crate::invitations::invite,
         crate::passkey::list,

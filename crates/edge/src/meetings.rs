@@ -24,6 +24,9 @@ pub struct MeetingView {
     /// `scheduled`, `cancelled` or `ended`.
     pub status: String,
     pub has_passcode: bool,
+    /// Whether the join flow takes an identity proof (the customer's e-ID, or a returning
+    /// customer's passkey): required without a passcode, an alternative to it with one.
+    pub identity_proof: bool,
     /// The path of the customer's link, `/m/<id>`.
     pub link_path: String,
 }
@@ -36,10 +39,15 @@ pub struct MeetingRequest {
     pub ends_at_ms: i64,
     /// A passcode the customer must give (6 to 64 characters), or none.
     pub passcode: Option<String>,
+    /// Take an identity proof in the join flow: required without a passcode, an alternative to
+    /// it with one. Needs a customer e-ID provider (`[customer_idp]`).
+    #[serde(default)]
+    pub identity_proof: bool,
 }
 
 /// A change to a meeting: the new title and window; the passcode is kept unless `passcode`
-/// sets a new one or `remove_passcode` removes it.
+/// sets a new one or `remove_passcode` removes it, and the identity proof unless
+/// `identity_proof` says otherwise.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct MeetingChange {
     pub title: String,
@@ -48,6 +56,7 @@ pub struct MeetingChange {
     pub passcode: Option<String>,
     #[serde(default)]
     pub remove_passcode: bool,
+    pub identity_proof: Option<bool>,
 }
 
 type ApiResult<T> = Result<T, ApiError>;

@@ -1,5 +1,7 @@
 //! The transport of a meeting's signalling: joining by link (`POST /api/v1/meetings/{id}/join`,
-//! which gives a guest their `__Host-trygg-guest` ticket cookie) and one WebSocket per participant
+//! which gives a guest their `__Host-trygg-guest` ticket cookie, or gives back the place the
+//! cookie already names), proving the guest's identity with their customer sign-in (`POST
+//! /api/v1/meetings/{id}/identity`, e-ID or passkey) and one WebSocket per participant
 //! (`GET /api/v1/meetings/{id}/signal`). What the messages mean is decided behind
 //! [`SignallingApi`]; this module authenticates nothing itself, it only carries the session or
 //! ticket cookie there, and it keeps every connection within bounds:
@@ -26,7 +28,7 @@ use axum::{Json, Router};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::extract::Caller;
+use crate::extract::{Caller, SignedIn};
 use crate::identity::{cookie, set_cookie, ApiError, RequestContext, SESSION_COOKIE};
 use crate::{AppState, BoxFuture};
 
@@ -113,13 +115,25 @@ type ApiResult<T> = Result<T, ApiError>;
 
 /// The meeting side of signalling.
 pub trait SignallingApi: Send + Sync {
-    /// Someone opened the meeting's link without being signed in: a new guest place, or the
-    /// answer why not (unknown, cancelled or outside its window, locked, full).
+    /// Someone opened the meeting's link: the place their ticket names if it is still theirs
+    /// (a reload, or the return from their e-ID), else a new guest place, or the answer why not
+    /// (unknown, cancelled or outside its window, locked, full).
     fn join<'a>(
         &'a self,
         meeting_id: &'a str,
+        ticket: Option<&'a str>,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, ApiResult<Joined>>;
+    /// The guest whose ticket this is proves who they are with their customer session: the
+    /// identity their e-ID verified, signed in with the e-ID or a passkey just now. The answer is
+    /// the identity as the host will see it.
+    fn prove_identity<'a>(
+        &'a self,
+        meeting_id: &'a str,
+        ticket: &'a str,
+        session_token: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, ApiResult<serde_json::Value>>;
     /// Accepts a WebSocket for `meeting_id` from whoever the credentials name, or says why not.
     fn connect<'a>(
         &'a self,
@@ -132,6 +146,7 @@ pub trait SignallingApi: Send + Sync {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/meetings/{id}/join", post(join))
+        .route("/api/v1/meetings/{id}/identity", post(prove_identity))
         .route("/api/v1/meetings/{id}/signal", get(signal))
 }
 
@@ -144,14 +159,37 @@ pub(crate) async fn join(
     State(state): State<AppState>,
     Caller(context): Caller,
     Path(meeting_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let joined = state
         .services
         .signalling()
-        .join(&meeting_id, &context)
+        .join(&meeting_id, cookie(&headers, GUEST_COOKIE), &context)
         .await?;
     let cookie = set_cookie(GUEST_COOKIE, &joined.ticket, GUEST_COOKIE_MAX_AGE_SECS);
     Ok(([(header::SET_COOKIE, cookie)], Json(joined.body)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/identity", params(("id" = String, Path, description = "Meeting id")), responses(
+    (status = 200, description = "The identity was proven; the join flow goes on to the device check"),
+    (status = 401, description = "No guest ticket, or not signed in"),
+    (status = 403, description = "The sign-in proves no identity now (not an e-ID or passkey, or too long ago), the meeting takes no identity proof here, or this identity is banned"),
+    (status = 404, description = "No such meeting, or no verified identity"),
+))]
+pub(crate) async fn prove_identity(
+    State(state): State<AppState>,
+    Path(meeting_id): Path<String>,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ticket = cookie(&headers, GUEST_COOKIE)
+        .ok_or_else(|| ApiError::new(401, "no_place", "Open the meeting's link again to join."))?;
+    let proven = state
+        .services
+        .signalling()
+        .prove_identity(&meeting_id, ticket, &signed_in.token, &signed_in.context)
+        .await?;
+    Ok(Json(proven))
 }
 
 #[utoipa::path(get, path = "/api/v1/meetings/{id}/signal", params(("id" = String, Path, description = "Meeting id")), responses(

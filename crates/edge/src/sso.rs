@@ -3,11 +3,14 @@
 //!
 //! 1. `GET /api/v1/sso/{staff|customer}/start` answers 303 to the provider's authorisation
 //!    endpoint and sets `__Host-trygg-sso`, a random value that binds the sign-in under way to
-//!    this browser (the state, nonce and PKCE verifier stay on the server).
+//!    this browser (the state, nonce and PKCE verifier stay on the server). A customer may name
+//!    where to come back to with `?return_to=/m/<meeting id>` (a meeting's join page, where the
+//!    e-ID is the identity proof); no other path is accepted, so this is no open redirect.
 //! 2. The provider sends the browser back to `GET /api/v1/sso/{kind}/callback?code&state`; the
 //!    cookie is presented, cleared, and [`SsoApi::callback`] decides. Success sets the session
 //!    cookie and answers 303 to the web client; failure answers 303 to the sign-in page with a
-//!    stable error code (`/sign-in?sso_error=mfa_required`), which the client shows in words.
+//!    stable error code (`/sign-in?sso_error=mfa_required`, or the join page it came from),
+//!    which the client shows in words.
 //!
 //! The binding cookie is `SameSite=Lax`, not `Strict` like the session cookie: the callback is a
 //! top-level navigation from the provider's site, on which a browser sends no `Strict` cookie.
@@ -87,15 +90,40 @@ pub struct CallbackParams {
 #[derive(Debug)]
 pub struct SsoSignedIn {
     pub session: NewSession,
-    /// A path of the web client, such as `/`.
-    pub landing_path: &'static str,
+    /// A path of the web client, such as `/` or a [`ReturnPath`].
+    pub landing_path: String,
 }
 
 /// A refused sign-in: a stable code for the sign-in page to explain (`mfa_required`,
-/// `no_account`, `no_role`, `state`, `cancelled`, `failed`, ...).
+/// `no_account`, `no_role`, `state`, `cancelled`, `failed`, ...), and the page that started it
+/// if it was not the sign-in page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SsoRefusal {
     pub code: &'static str,
+    pub return_to: Option<ReturnPath>,
+}
+
+/// Where a customer's sign-in returns to: a meeting's join page, `/m/` and 32 lower-case hex
+/// digits. Nothing else parses, so `return_to` cannot send anyone elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReturnPath(String);
+
+impl ReturnPath {
+    pub fn parse(text: &str) -> Option<ReturnPath> {
+        let id = text.strip_prefix("/m/")?;
+        let valid = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        valid.then(|| ReturnPath(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The query of `/api/v1/sso/{kind}/start`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StartParams {
+    pub return_to: Option<String>,
 }
 
 /// A customer's identity as verified by their e-ID, as they (and later a host) see it: the
@@ -114,11 +142,13 @@ type ApiResult<T> = Result<T, ApiError>;
 pub trait SsoApi: Send + Sync {
     fn availability(&self) -> SsoAvailability;
     /// Prepares a sign-in at the provider of `kind`. `origin` is `https://host[:port]` of the
-    /// request, used for the redirect URI when no public URL is configured.
+    /// request, used for the redirect URI when no public URL is configured; `return_to` is where
+    /// a customer lands afterwards (never given for staff).
     fn start<'a>(
         &'a self,
         kind: ProviderKind,
         origin: &'a str,
+        return_to: Option<ReturnPath>,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, ApiResult<SsoStart>>;
     /// Judges what the provider sent back; `binding` is the cookie the browser presented.
@@ -177,6 +207,7 @@ pub(crate) fn request_origin(uri: &axum::http::Uri, headers: &HeaderMap) -> Opti
     params(("kind" = String, Path, description = "`staff` or `customer`")),
     responses(
         (status = 303, description = "To the identity provider"),
+        (status = 400, description = "`return_to` is not a meeting's join page, or given for staff"),
         (status = 404, description = "No such provider, or it is not configured"),
         (status = 503, description = "The provider cannot be reached"),
     ))]
@@ -186,11 +217,31 @@ async fn start(
     Path(kind): Path<String>,
     uri: axum::http::Uri,
     headers: HeaderMap,
+    params: Result<Query<StartParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let kind = provider(&kind)?;
     let origin = request_origin(&uri, &headers)
         .ok_or_else(|| ApiError::new(400, "bad_request", "The request names no valid host."))?;
-    let started = state.services.sso().start(kind, &origin, &context).await?;
+    let bad_return = || {
+        ApiError::new(
+            400,
+            "invalid_return_to",
+            "return_to must be a meeting's link (/m/ and its id), and only for customers.",
+        )
+    };
+    let Query(params) = params.map_err(|_| bad_return())?;
+    let return_to = match params.return_to.as_deref() {
+        None => None,
+        Some(text) if kind == ProviderKind::Customer => {
+            Some(ReturnPath::parse(text).ok_or_else(bad_return)?)
+        }
+        Some(_) => return Err(bad_return()),
+    };
+    let started = state
+        .services
+        .sso()
+        .start(kind, &origin, return_to, &context)
+        .await?;
     let location = HeaderValue::from_str(&started.authorization_url).map_err(|_| {
         ApiError::new(
             502,
@@ -235,13 +286,19 @@ async fn callback(
         .await;
     let mut response = match outcome {
         Ok(signed_in) => {
-            let mut response = redirect(signed_in.landing_path);
+            let mut response = redirect(&signed_in.landing_path);
             response
                 .headers_mut()
                 .append(header::SET_COOKIE, session_cookie(&signed_in.session.token));
             response
         }
-        Err(refusal) => redirect(&format!("/sign-in?sso_error={}", refusal.code)),
+        Err(refusal) => {
+            let page = refusal
+                .return_to
+                .as_ref()
+                .map_or("/sign-in", ReturnPath::as_str);
+            redirect(&format!("{page}?sso_error={}", refusal.code))
+        }
     };
     // The binding is used up either way.
     response
@@ -269,7 +326,8 @@ async fn customer_identity(
 }
 
 fn redirect(path: &str) -> Response {
-    // Invariant: paths are built here from constants and stable codes, all visible ASCII.
+    // Invariant: paths are built here from constants, return paths and stable codes, all
+    // visible ASCII.
     let location = HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/sign-in"));
     (
         StatusCode::SEE_OTHER,
@@ -318,6 +376,29 @@ mod tests {
         );
         headers.insert(header::HOST, HeaderValue::from_static("evil/x?y"));
         assert_eq!(request_origin(&uri, &headers), None);
+    }
+
+    #[test]
+    fn a_customer_returns_only_to_a_meetings_join_page() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            ReturnPath::parse(&format!("/m/{id}")).unwrap().as_str(),
+            format!("/m/{id}")
+        );
+        for bad in [
+            "".to_owned(),
+            "/".to_owned(),
+            "/account".to_owned(),
+            "https://evil.example/m/0123456789abcdef0123456789abcdef".to_owned(),
+            "//evil.example/m/0123456789abcdef0123456789abcdef".to_owned(),
+            format!("/m/{}", id.to_uppercase()),
+            format!("/m/{id}0"),
+            format!("/m/{id}/"),
+            format!("/m/{id}?x=1"),
+            "/m/0123456789abcdef0123456789abcde\u{e9}".to_owned(),
+        ] {
+            assert_eq!(ReturnPath::parse(&bad), None, "{bad}");
+        }
     }
 
     #[test]

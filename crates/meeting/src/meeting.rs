@@ -536,6 +536,11 @@ impl Meeting {
         self.people.get(&person).map(|found| found.link == Link::Up)
     }
 
+    /// Where `person` joined from (`None` if they are not in the meeting's books).
+    pub fn source_of(&self, person: PersonId) -> Option<&SourceKey> {
+        self.people.get(&person).map(|found| &found.source)
+    }
+
     /// How many people are in the meeting's books (joining, waiting or in the meeting).
     pub fn people_count(&self) -> usize {
         self.people.len()

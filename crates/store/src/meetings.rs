@@ -15,6 +15,9 @@ pub struct MeetingRow {
     pub title_enc: Vec<u8>,
     /// Argon2id PHC string, or `None` for a meeting without passcode.
     pub passcode_phc: Option<String>,
+    /// Whether the join flow takes an identity proof (e-ID or a returning customer's passkey):
+    /// required without a passcode, an alternative to it with one.
+    pub identity_proof: bool,
     /// The validity window: the link lets nobody in before or after.
     pub starts_at_ms: i64,
     pub ends_at_ms: i64,
@@ -39,13 +42,13 @@ pub struct ConsentRow {
 }
 
 const MEETING_COLUMNS: &str = "id, host_account_id, title_enc, passcode_phc, starts_at_ms, \
-                               ends_at_ms, status, created_at_ms, updated_at_ms";
+                               ends_at_ms, status, created_at_ms, updated_at_ms, identity_proof";
 
 impl Tx {
     pub async fn insert_meeting(&mut self, row: &MeetingRow) -> Result<(), StoreError> {
         with_tx!(self, |conn, Db| {
             sqlx::query(&format!(
-                "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                "INSERT INTO meetings ({MEETING_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ))
             .bind(&row.id)
             .bind(&row.host_account_id)
@@ -56,6 +59,7 @@ impl Tx {
             .bind(&row.status)
             .bind(row.created_at_ms)
             .bind(row.updated_at_ms)
+            .bind(i64::from(row.identity_proof))
             .execute(&mut *conn)
             .await?;
         });
@@ -68,13 +72,15 @@ impl Tx {
         let updated = with_tx!(self, |conn, Db| {
             sqlx::query(
                 "UPDATE meetings SET title_enc = $1, passcode_phc = $2, starts_at_ms = $3, \
-                 ends_at_ms = $4, updated_at_ms = $5 WHERE id = $6 AND status = 'scheduled'",
+                 ends_at_ms = $4, updated_at_ms = $5, identity_proof = $6 \
+                 WHERE id = $7 AND status = 'scheduled'",
             )
             .bind(&row.title_enc)
             .bind(&row.passcode_phc)
             .bind(row.starts_at_ms)
             .bind(row.ends_at_ms)
             .bind(row.updated_at_ms)
+            .bind(i64::from(row.identity_proof))
             .bind(&row.id)
             .execute(&mut *conn)
             .await?
@@ -240,5 +246,6 @@ where
         status: row.try_get("status")?,
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
+        identity_proof: row.try_get::<i64, _>("identity_proof")? != 0,
     })
 }

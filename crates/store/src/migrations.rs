@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_meetings.sql"),
         postgres: include_str!("../migrations/postgres/0005_meetings.sql"),
     },
+    Migration {
+        version: 6,
+        name: "identity_proof",
+        sqlite: include_str!("../migrations/sqlite/0006_identity_proof.sql"),
+        postgres: include_str!("../migrations/postgres/0006_identity_proof.sql"),
+    },
 ];
 
 const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\

@@ -839,6 +839,7 @@ fn meeting_row(id: &str, host: &str) -> store::MeetingRow {
         status: "scheduled".into(),
         created_at_ms: 10,
         updated_at_ms: 10,
+        identity_proof: false,
     }
 }
 
@@ -884,6 +885,7 @@ async fn meetings_invitations_and_consents_are_kept() {
         let mut tx = store.begin().await.unwrap();
         let changed = store::MeetingRow {
             passcode_phc: None,
+            identity_proof: true,
             updated_at_ms: 20,
             ..meeting_row(m2, "a1")
         };

@@ -162,6 +162,7 @@ impl Server {
         let meetings = Arc::new(crate::meetings::MeetingService::new(
             accounts.clone(),
             live.clone(),
+            edge::sso::SsoApi::availability(sso.as_ref()).customer,
         ));
         let invitations = Arc::new(crate::invitations::InvitationService::new(
             accounts.clone(),

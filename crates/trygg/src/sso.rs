@@ -16,7 +16,7 @@
 //!   account has and the provider asserts (the provider can withhold a role, never grant one).
 //! - **Customers.** The verified name and personal identity number are stored encrypted under
 //!   the customer's own data key, with a blind index of the number to recognise a returning
-//!   customer; the number is only ever shown masked ([`mask_personal_number`]).
+//!   customer; the number is only ever shown masked ([`meeting::MaskedPersonalNumber`]).
 //!
 //! Every success and refusal is audited with a reason code; no token, code, claim value or
 //! personal identity number reaches a log line or the trail. The sign-ins under way (state,
@@ -29,12 +29,13 @@ use std::sync::{Arc, Mutex};
 use audit::{Event, Outcome};
 use edge::identity::{ApiError, NewSession, RequestContext};
 use edge::sso::{
-    CallbackParams, ProviderKind, SsoApi, SsoAvailability, SsoRefusal, SsoSignedIn, SsoStart,
-    VerifiedIdentityView,
+    CallbackParams, ProviderKind, ReturnPath, SsoApi, SsoAvailability, SsoRefusal, SsoSignedIn,
+    SsoStart, VerifiedIdentityView,
 };
 use edge::BoxFuture;
 use identity::session::SessionToken;
 use identity::MfaVerified;
+use meeting::MaskedPersonalNumber;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
     CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
@@ -48,7 +49,7 @@ use openidconnect::{
     StandardErrorResponse, StandardTokenResponse, TokenResponse as _,
 };
 use policy::{Resource, SessionReadOwn};
-use store::{AccountRow, VerifiedIdentityRow};
+use store::{AccountRow, SessionRow, VerifiedIdentityRow};
 
 use crate::accounts::{
     internal, principal_of, random_id, source_key, subject_key_ref, AccountService,
@@ -199,6 +200,8 @@ struct Pending {
     created_at_ms: i64,
     /// The throttling key of the source that started it.
     source: String,
+    /// Where a customer goes back to afterwards.
+    return_to: Option<ReturnPath>,
 }
 
 /// The single sign-on service of a running server.
@@ -270,6 +273,7 @@ impl SsoService {
         &self,
         kind: ProviderKind,
         origin: &str,
+        return_to: Option<ReturnPath>,
         context: &RequestContext,
     ) -> Result<SsoStart, ApiError> {
         let provider = self.provider(kind).ok_or_else(|| {
@@ -342,6 +346,7 @@ impl SsoService {
                     redirect_uri,
                     created_at_ms: now,
                     source,
+                    return_to,
                 },
             );
         }
@@ -455,6 +460,13 @@ impl SsoService {
         binding: Option<&str>,
         context: &RequestContext,
     ) -> Result<SsoSignedIn, SsoRefusal> {
+        // Where the browser goes back to, success or not; the sign-in itself is judged below.
+        let return_to = params.state.as_ref().and_then(|state| {
+            self.pending
+                .locked()
+                .get(state)
+                .and_then(|pending| pending.return_to.clone())
+        });
         let result = async {
             let (provider, claims) = self.verified_claims(kind, params, binding).await?;
             let now = now_ms();
@@ -468,8 +480,13 @@ impl SsoService {
             match kind {
                 ProviderKind::Staff => self.staff_sign_in(provider, &claims, proof, context).await,
                 ProviderKind::Customer => {
-                    self.customer_sign_in(provider, &claims, proof, context)
-                        .await
+                    let mut signed_in = self
+                        .customer_sign_in(provider, &claims, proof, context)
+                        .await?;
+                    if let Some(path) = &return_to {
+                        signed_in.landing_path = path.as_str().to_owned();
+                    }
+                    Ok(signed_in)
                 }
             }
         }
@@ -486,6 +503,7 @@ impl SsoService {
                     .await;
                 Err(SsoRefusal {
                     code: refusal.public,
+                    return_to,
                 })
             }
         }
@@ -571,7 +589,7 @@ impl SsoService {
                 token: token.to_cookie_value().to_string(),
                 current,
             },
-            landing_path: "/account",
+            landing_path: "/account".to_owned(),
         })
     }
 
@@ -748,7 +766,7 @@ impl SsoService {
                 token: token.to_cookie_value().to_string(),
                 current,
             },
-            landing_path: "/",
+            landing_path: "/".to_owned(),
         })
     }
 
@@ -764,46 +782,59 @@ impl SsoService {
             .lookup_key()
             .blind_index(SUBJECT_INDEX, pair.as_bytes())
     }
+}
 
-    async fn customer_identity_inner(
-        &self,
-        session_token: &str,
-        context: &RequestContext,
-    ) -> Result<VerifiedIdentityView, ApiError> {
-        let (_, session, account) = self.accounts.authenticate(session_token).await?;
-        // Reading one's own verified identity is reading what one's own sign-in proved.
-        let resource = Resource::session(session.id.clone(), principal_of(&account).id());
-        let _allowed = self
-            .accounts
-            .authorize::<SessionReadOwn>(&account, &session, &resource, context)
-            .await?;
-        let not_found = || {
-            ApiError::new(
-                404,
-                "no_verified_identity",
-                "There is no verified identity for this sign-in.",
-            )
-        };
-        let (store, _, _) = self.accounts.parts();
-        let row = store
-            .verified_identity(&account.id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(not_found)?;
-        let key = self.accounts.subject_key(&account.id).await?;
-        let open = |column: &str, value: &[u8]| {
-            open_value(&key, "verified_identities", column, &account.id, value)
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .map_err(internal)
-        };
-        let personal_number =
-            zeroize::Zeroizing::new(open("personal_number", &row.personal_number_enc)?);
-        Ok(VerifiedIdentityView {
-            name: open("name", &row.name_enc)?,
-            personal_number_masked: mask_personal_number(&personal_number),
-            verified_at_ms: row.verified_at_ms,
-        })
-    }
+/// A signed-in customer and what their e-ID proved: the name, and the personal identity number
+/// masked (the full number never leaves this function).
+pub(crate) struct CustomerIdentity {
+    pub account: AccountRow,
+    pub session: SessionRow,
+    pub name: String,
+    pub personal_number: MaskedPersonalNumber,
+    pub verified_at_ms: i64,
+}
+
+/// The signed-in customer's verified identity, for `session_token`. Reading one's own verified
+/// identity is reading what one's own sign-in proved, so the policy is asked for
+/// `session.read_own`. Used by the customer's own page and by a meeting's join flow.
+pub(crate) async fn verified_identity_of(
+    accounts: &AccountService,
+    session_token: &str,
+    context: &RequestContext,
+) -> Result<CustomerIdentity, ApiError> {
+    let (_, session, account) = accounts.authenticate(session_token).await?;
+    let resource = Resource::session(session.id.clone(), principal_of(&account).id());
+    let _allowed = accounts
+        .authorize::<SessionReadOwn>(&account, &session, &resource, context)
+        .await?;
+    let not_found = || {
+        ApiError::new(
+            404,
+            "no_verified_identity",
+            "There is no verified identity for this sign-in.",
+        )
+    };
+    let (store, _, _) = accounts.parts();
+    let row = store
+        .verified_identity(&account.id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    let key = accounts.subject_key(&account.id).await?;
+    let open = |column: &str, value: &[u8]| {
+        open_value(&key, "verified_identities", column, &account.id, value)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .map_err(internal)
+    };
+    let full = zeroize::Zeroizing::new(open("personal_number", &row.personal_number_enc)?);
+    let personal_number = MaskedPersonalNumber::mask(&full).map_err(internal)?;
+    Ok(CustomerIdentity {
+        name: open("name", &row.name_enc)?,
+        personal_number,
+        verified_at_ms: row.verified_at_ms,
+        account,
+        session,
+    })
 }
 
 impl SsoApi for SsoService {
@@ -818,9 +849,10 @@ impl SsoApi for SsoService {
         &'a self,
         kind: ProviderKind,
         origin: &'a str,
+        return_to: Option<ReturnPath>,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<SsoStart, ApiError>> {
-        Box::pin(self.start_inner(kind, origin, context))
+        Box::pin(self.start_inner(kind, origin, return_to, context))
     }
 
     fn callback<'a>(
@@ -838,7 +870,14 @@ impl SsoApi for SsoService {
         session_token: &'a str,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<VerifiedIdentityView, ApiError>> {
-        Box::pin(self.customer_identity_inner(session_token, context))
+        Box::pin(async move {
+            let identity = verified_identity_of(&self.accounts, session_token, context).await?;
+            Ok(VerifiedIdentityView {
+                personal_number_masked: identity.personal_number.as_str().to_owned(),
+                name: identity.name,
+                verified_at_ms: identity.verified_at_ms,
+            })
+        })
     }
 }
 
@@ -1041,12 +1080,6 @@ pub fn normalise_personal_number(text: &str) -> Option<String> {
     luhn.is_multiple_of(10).then_some(digits)
 }
 
-/// The personal identity number as a host sees it: birth date, then `-****`.
-pub fn mask_personal_number(number: &str) -> String {
-    let date: String = number.chars().take(8).collect();
-    format!("{date}-****")
-}
-
 fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
@@ -1181,6 +1214,9 @@ mod tests {
         }
         // A co-ordination number: day of birth plus 60.
         assert!(normalise_personal_number("197010632391").is_some());
-        assert_eq!(mask_personal_number("198112289874"), "19811228-****");
+        assert_eq!(
+            MaskedPersonalNumber::mask("198112289874").unwrap().as_str(),
+            "19811228-****"
+        );
     }
 }

@@ -267,12 +267,19 @@ impl PasskeyApi for AccountService {
                 .iter()
                 .map(|row| row.credential_id.clone().into())
                 .collect();
+            // The name the authenticator files the passkey under: the e-mail address, or for a
+            // customer identified by e-ID (who has none here) the name the e-ID verified.
+            let user_name = if view.email.is_empty() {
+                &view.display_name
+            } else {
+                &view.email
+            };
             let (options, state) = self
                 .passkeys
                 .webauthn
                 .start_passkey_registration(
                     user_handle(&account.id)?,
-                    &view.email,
+                    user_name,
                     &view.display_name,
                     Some(exclude),
                 )

@@ -5,8 +5,12 @@
 //! order.
 //!
 //! Who is who: a guest joins by link (`join`) and gets a ticket (a random token, only its hash
-//! kept here) that names their place; a signed-in person connects with their session, which is
-//! authorised for the meeting by the policy engine (`meeting.read_content`) on every connection.
+//! kept here) that names their place; opening the link again with the ticket gives back the same
+//! place while it lasts. A signed-in person connects with their session, which is authorised for
+//! the meeting by the policy engine (`meeting.read_content`) on every connection. A guest may
+//! prove who they are with a customer session ([`IDENTITY_PROOF_MAX_AGE_MS`] fresh, from their
+//! e-ID or a passkey): the identity their e-ID verified, its personal identity number masked,
+//! is what the host sees in the lobby, and what a ban attaches to.
 //! A dropped connection leaves the person's place to the meeting's grace period; connecting
 //! again with the same ticket or session resumes it, without knocking again.
 //!
@@ -47,10 +51,12 @@ use policy::{MeetingReadContent, Resource, StaffId};
 use store::{ConsentRow, MeetingRow};
 use tokio::sync::{mpsc, oneshot};
 
+use super::throttle::SourceThrottle;
 use super::wire::{self, MeetingInfo, PurposeView, Request, ServerMessage};
 use crate::accounts::{internal, random_id, source_key, AccountService, TEAM};
 use crate::clock::now_ms;
 use crate::locks::Locked;
+use crate::sso::verified_identity_of;
 
 /// Inputs a meeting may have waiting before its participants are asked to slow down.
 const MEETING_QUEUE: usize = 1024;
@@ -64,6 +70,8 @@ const MAX_TICKETS: usize = 100_000;
 const MAX_MALFORMED: u32 = 20;
 /// How often the sessions behind open connections are checked.
 const SESSION_CHECK: Duration = Duration::from_millis(400);
+/// How recent a customer's sign-in must be to count as an identity proof in a join flow.
+pub const IDENTITY_PROOF_MAX_AGE_MS: i64 = 10 * 60_000;
 /// The version of the privacy notice the join page shows (see `web/src/join.ts`).
 pub const NOTICE_VERSION: &str = "2026-11-1";
 /// The purposes on that notice, and whether a meeting needs consent to each.
@@ -83,6 +91,8 @@ struct Shared {
     tickets: Mutex<HashMap<[u8; 32], Ticket>>,
     /// The session behind each open connection that has one: connection → (session, meeting).
     watched: Mutex<HashMap<u64, (String, MeetingHandle)>>,
+    /// Wrong passcodes per source across all meetings.
+    passcode_sources: Mutex<SourceThrottle>,
     next_connection: AtomicU64,
 }
 
@@ -127,6 +137,16 @@ enum Input {
         person: PersonId,
         verdict: PasscodeVerdict,
     },
+    /// Whether a person still has a place (their ticket is worth giving back).
+    HasPlace {
+        person: PersonId,
+        reply: oneshot::Sender<bool>,
+    },
+    ProveIdentity {
+        person: PersonId,
+        identity: VerifiedIdentity,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
     SessionEnded {
         connection: u64,
     },
@@ -143,6 +163,8 @@ impl std::fmt::Debug for Input {
             Input::Text { .. } => "Text",
             Input::Closed { .. } => "Closed",
             Input::PasscodeChecked { .. } => "PasscodeChecked",
+            Input::HasPlace { .. } => "HasPlace",
+            Input::ProveIdentity { .. } => "ProveIdentity",
             Input::SessionEnded { .. } => "SessionEnded",
             Input::Cancelled => "Cancelled",
         })
@@ -318,10 +340,11 @@ fn source_of(context: &RequestContext) -> SourceKey {
 /// The meeting core for a stored meeting, and what clients are told about it.
 fn start_meeting(row: &MeetingRow) -> anyhow::Result<(Meeting, MeetingInfo)> {
     let id = MeetingId::parse(&row.id).map_err(|e| anyhow::anyhow!("meeting id: {e}"))?;
-    let credential = if row.passcode_phc.is_some() {
-        EntryCredential::Passcode
-    } else {
-        EntryCredential::LinkOnly
+    let credential = match (row.passcode_phc.is_some(), row.identity_proof) {
+        (false, false) => EntryCredential::LinkOnly,
+        (true, false) => EntryCredential::Passcode,
+        (false, true) => EntryCredential::IdentityProof,
+        (true, true) => EntryCredential::PasscodeOrIdentityProof,
     };
     let purposes = PURPOSES
         .iter()
@@ -375,10 +398,21 @@ impl SignallingApi for LiveMeetings {
     fn join<'a>(
         &'a self,
         meeting_id: &'a str,
+        ticket: Option<&'a str>,
         context: &'a RequestContext,
     ) -> BoxFuture<'a, Result<Joined, ApiError>> {
         Box::pin(async move {
             let handle = self.handle(meeting_id).await?;
+            if let Some((text, place)) = ticket.and_then(|t| Some((t, self.ticket(t, meeting_id)?)))
+            {
+                let person = place.person;
+                if Self::ask(&handle, |reply| Input::HasPlace { person, reply }).await? {
+                    return Ok(Joined {
+                        ticket: text.to_owned(),
+                        body: serde_json::json!({ "person": person.as_u64(), "resumed": true }),
+                    });
+                }
+            }
             let person = Self::ask(&handle, |reply| Input::Arrive {
                 entrant: Entrant::Guest,
                 source: source_of(context),
@@ -428,18 +462,7 @@ impl SignallingApi for LiveMeetings {
             let handle = self.handle(meeting_id).await?;
             let (person, session) = match credentials {
                 Credentials::Guest(text) => {
-                    let ticket = SessionToken::parse(text)
-                        .and_then(|token| {
-                            self.shared
-                                .tickets
-                                .locked()
-                                .get(&token.lookup_key())
-                                .cloned()
-                        })
-                        .filter(|ticket| ticket.meeting_id == meeting_id)
-                        .ok_or_else(|| {
-                            ApiError::new(401, "no_place", "Open the meeting's link again to join.")
-                        })?;
+                    let ticket = self.ticket(text, meeting_id).ok_or_else(no_place)?;
                     (ticket.person, None)
                 }
                 Credentials::Session(token) => {
@@ -492,6 +515,103 @@ impl SignallingApi for LiveMeetings {
             })
         })
     }
+
+    fn prove_identity<'a>(
+        &'a self,
+        meeting_id: &'a str,
+        ticket: &'a str,
+        session_token: &'a str,
+        context: &'a RequestContext,
+    ) -> BoxFuture<'a, Result<serde_json::Value, ApiError>> {
+        Box::pin(self.prove_identity_inner(meeting_id, ticket, session_token, context))
+    }
+}
+
+impl LiveMeetings {
+    /// The place a guest ticket names in `meeting_id`.
+    fn ticket(&self, text: &str, meeting_id: &str) -> Option<Ticket> {
+        let token = SessionToken::parse(text)?;
+        self.shared
+            .tickets
+            .locked()
+            .get(&token.lookup_key())
+            .filter(|ticket| ticket.meeting_id == meeting_id)
+            .cloned()
+    }
+
+    async fn prove_identity_inner(
+        &self,
+        meeting_id: &str,
+        ticket: &str,
+        session_token: &str,
+        context: &RequestContext,
+    ) -> Result<serde_json::Value, ApiError> {
+        let handle = self.handle(meeting_id).await?;
+        let person = self.ticket(ticket, meeting_id).ok_or_else(no_place)?.person;
+        let proven = verified_identity_of(&self.accounts, session_token, context).await?;
+        let refused =
+            |code: &'static str, message: &'static str| Err(ApiError::new(403, code, message));
+        if proven.account.kind != "customer" {
+            return refused(
+                "not_a_customer",
+                "Only a customer's e-ID proves identity here. Staff sign in to join.",
+            );
+        }
+        // The first factor of the sign-in: `eid+identity_provider`, or `passkey` (both at once).
+        let first_factor = proven.session.auth_method.split('+').next().unwrap_or("");
+        let method = match first_factor {
+            "eid" => ProofMethod::EId,
+            "passkey" => ProofMethod::Passkey,
+            _ => {
+                return refused(
+                    "identity_proof_method",
+                    "Prove who you are with your e-ID or your passkey.",
+                )
+            }
+        };
+        let fresh = proven
+            .session
+            .mfa_at_ms
+            .is_some_and(|at| now_ms() - at <= IDENTITY_PROOF_MAX_AGE_MS);
+        if !fresh {
+            return refused(
+                "identity_proof_stale",
+                "Your sign-in is too old to prove who you are. Identify yourself again with \
+                 your e-ID or your passkey.",
+            );
+        }
+        let identity = VerifiedIdentity {
+            key: IdentityKey::parse(&proven.account.id).map_err(internal)?,
+            method,
+            verified_name: DisplayName::parse(&proven.name).ok(),
+            personal_number: Some(proven.personal_number.clone()),
+        };
+        Self::ask(&handle, |reply| Input::ProveIdentity {
+            person,
+            identity,
+            reply,
+        })
+        .await?
+        .map_err(|refusal| {
+            let message = match refusal {
+                Refusal::Banned => "You cannot join this meeting.",
+                Refusal::CredentialNotAccepted => {
+                    "This meeting does not take an identity proof. Use the passcode you were given."
+                }
+                _ => "Your identity cannot be taken at this step. Reload the page.",
+            };
+            ApiError::new(403, refusal.code(), message)
+        })?;
+        Ok(serde_json::json!({
+            "method": method.as_str(),
+            "name": proven.name,
+            "personal_number_masked": proven.personal_number.as_str(),
+        }))
+    }
+}
+
+fn no_place() -> ApiError {
+    ApiError::new(401, "no_place", "Open the meeting's link again to join.")
 }
 
 /// Closes, within [`SESSION_CHECK`], the connections whose session was revoked or expired.
@@ -641,7 +761,18 @@ impl LiveMeeting {
             Input::Closed { connection } => self.closed(connection).await,
             Input::PasscodeChecked { person, verdict } => {
                 self.checking.remove(&person);
-                self.command(person, Command::Passcode(verdict)).await;
+                let _ = self.command(person, Command::Passcode(verdict)).await;
+            }
+            Input::HasPlace { person, reply } => {
+                let _ = reply.send(self.meeting.standing(person).is_some());
+            }
+            Input::ProveIdentity {
+                person,
+                identity,
+                reply,
+            } => {
+                let result = self.command(person, Command::ProveIdentity(identity)).await;
+                let _ = reply.send(result);
             }
             Input::SessionEnded { connection } => {
                 if let Some(open) = self.connections.get(&connection) {
@@ -773,7 +904,7 @@ impl LiveMeeting {
                     self.closed(connection).await;
                 }
             }
-            Ok(Request::Passcode(passcode)) => self.passcode(person, connection, passcode),
+            Ok(Request::Passcode(passcode)) => self.passcode(person, connection, passcode).await,
             Ok(Request::Command(command)) => {
                 let command = match command {
                     Command::Knock { name, .. } => Command::Knock {
@@ -782,7 +913,7 @@ impl LiveMeeting {
                     },
                     other => other,
                 };
-                self.command(person, command).await;
+                let _ = self.command(person, command).await;
             }
         }
     }
@@ -798,12 +929,34 @@ impl LiveMeeting {
             .unwrap_or_else(|_| RiskAssessment::low())
     }
 
-    fn passcode(&mut self, person: PersonId, connection: u64, passcode: String) {
+    async fn passcode(&mut self, person: PersonId, connection: u64, passcode: String) {
         let refused = |code: &str| ServerMessage::Refused {
             code: code.to_owned(),
         };
         if let Err(refusal) = self.meeting.passcode_attempt_allowed(now(), person) {
             self.send(connection, &ServerMessage::refused(&refusal));
+            return;
+        }
+        // Beyond this meeting's own limits: the source's wrong passcodes in all meetings.
+        let source_allowed = self.meeting.source_of(person).is_none_or(|source| {
+            self.shared
+                .passcode_sources
+                .locked()
+                .allows(source.as_str(), now_ms())
+        });
+        if !source_allowed {
+            let actor = party(
+                &self.id,
+                &AuditParty::Person {
+                    person,
+                    identity: None,
+                },
+            );
+            let event = Event::new(now_ms(), actor, "meeting.join.passcode", Outcome::Denied)
+                .detail("meeting", self.id.clone())
+                .detail("refusal", "source_throttled");
+            self.accounts.record(event).await;
+            self.send(connection, &refused("source_throttled"));
             return;
         }
         let Some(phc) = self.passcode_phc.clone() else {
@@ -833,16 +986,20 @@ impl LiveMeeting {
         });
     }
 
-    async fn command(&mut self, person: PersonId, command: Command) {
+    async fn command(&mut self, person: PersonId, command: Command) -> Result<(), Refusal> {
         let now = now();
         match self.meeting.handle(now, person, command.clone()) {
-            Ok(effects) => self.apply(effects).await,
+            Ok(effects) => {
+                self.apply(effects).await;
+                Ok(())
+            }
             Err(refusal) => {
                 if let Some(connection) = self.people.get(&person).copied() {
                     self.send(connection, &ServerMessage::refused(&refusal));
                 }
                 let record = self.meeting.refusal_record(now, person, &command, refusal);
                 self.audit(record).await;
+                Err(refusal)
             }
         }
     }
@@ -931,8 +1088,14 @@ impl LiveMeeting {
                         .await
                 }
                 Effect::PasscodeFailure(failure) => {
+                    let across_meetings = self
+                        .shared
+                        .passcode_sources
+                        .locked()
+                        .failed(failure.source.as_str(), now_ms());
                     tracing::warn!(
                         target: "trygg::security",
+                        across_meetings,
                         source_failures = failure.source_failures,
                         meeting_failures = failure.meeting_failures,
                         source_locked = failure.source_locked,

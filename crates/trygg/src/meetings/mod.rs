@@ -1,7 +1,9 @@
 //! Booking meetings: an adviser creates, lists, changes and cancels the meetings they host. Each
 //! meeting gets a random 128-bit id (the only id in its link), its own data key that seals the
 //! title (shredding the key erases what the meeting was about), an optional passcode kept only as
-//! an Argon2id hash, and a validity window outside which the link lets nobody in. Every change is
+//! an Argon2id hash, whether the join flow takes an identity proof (e-ID or a returning
+//! customer's passkey; required without a passcode, an alternative with one), and a validity
+//! window outside which the link lets nobody in. Every change is
 //! authorised by the policy engine on the meeting as a resource (its host and team) and audited.
 //!
 //! What this module deliberately does not do: run a meeting (the live meetings and their
@@ -10,6 +12,7 @@
 use std::sync::Arc;
 
 pub mod live;
+mod throttle;
 pub mod wire;
 
 use audit::{Event, Outcome};
@@ -38,6 +41,8 @@ const TITLE_MAX: usize = 200;
 pub struct MeetingService {
     accounts: Arc<AccountService>,
     live: Arc<live::LiveMeetings>,
+    /// Whether customers can prove who they are here (a customer e-ID provider is configured).
+    identity_proofs: bool,
 }
 
 /// The data key of one meeting: it seals the title (and later what else belongs only to it).
@@ -60,8 +65,29 @@ fn not_found() -> ApiError {
 }
 
 impl MeetingService {
-    pub fn new(accounts: Arc<AccountService>, live: Arc<live::LiveMeetings>) -> MeetingService {
-        MeetingService { accounts, live }
+    pub fn new(
+        accounts: Arc<AccountService>,
+        live: Arc<live::LiveMeetings>,
+        identity_proofs: bool,
+    ) -> MeetingService {
+        MeetingService {
+            accounts,
+            live,
+            identity_proofs,
+        }
+    }
+
+    /// An identity proof can be asked for only where customers have a way to give one.
+    fn valid_identity_proof(&self, wanted: bool) -> Result<bool, ApiError> {
+        if wanted && !self.identity_proofs {
+            return Err(ApiError::new(
+                400,
+                "identity_proof_unavailable",
+                "Customers cannot prove their identity on this server: no e-ID provider is \
+                 configured. Use a passcode, or ask an administrator to set up [customer_idp].",
+            ));
+        }
+        Ok(wanted)
     }
 
     /// The meeting `meeting_id`, with the policy's consent to do `A` to it. Anyone else's
@@ -115,6 +141,7 @@ impl MeetingService {
             ends_at_ms: row.ends_at_ms,
             status: row.status.clone(),
             has_passcode: row.passcode_phc.is_some(),
+            identity_proof: row.identity_proof,
             link_path: format!("/m/{}", row.id),
         })
     }
@@ -222,6 +249,7 @@ impl MeetingsApi for MeetingService {
                 .await?;
             let title = valid_title(&request.title)?;
             valid_window(request.starts_at_ms, request.ends_at_ms, now)?;
+            let identity_proof = self.valid_identity_proof(request.identity_proof)?;
             let passcode_phc = match request.passcode.as_deref().filter(|p| !p.is_empty()) {
                 Some(passcode) => Some(self.hash_passcode(valid_passcode(passcode)?).await?),
                 None => None,
@@ -238,6 +266,7 @@ impl MeetingsApi for MeetingService {
                 host_account_id: authorised.account.id.clone(),
                 title_enc: seal(&key, "meetings", "title", &id, title.as_bytes()),
                 passcode_phc,
+                identity_proof,
                 starts_at_ms: request.starts_at_ms,
                 ends_at_ms: request.ends_at_ms,
                 status: "scheduled".into(),
@@ -252,7 +281,8 @@ impl MeetingsApi for MeetingService {
                 Outcome::Success,
             )
             .target(format!("meeting:{id}"))
-            .detail("passcode", row.passcode_phc.is_some().to_string());
+            .detail("passcode", row.passcode_phc.is_some().to_string())
+            .detail("identity_proof", row.identity_proof.to_string());
             audit
                 .append(&mut tx, vec![event], now)
                 .await
@@ -321,6 +351,10 @@ impl MeetingsApi for MeetingService {
                 .await?;
             let title = valid_title(&change.title)?;
             valid_window(change.starts_at_ms, change.ends_at_ms, now)?;
+            let identity_proof = match change.identity_proof {
+                Some(wanted) => self.valid_identity_proof(wanted)?,
+                None => row.identity_proof,
+            };
             let passcode_phc = match (change.passcode.as_deref(), change.remove_passcode) {
                 (Some(passcode), false) if !passcode.is_empty() => {
                     Some(self.hash_passcode(valid_passcode(passcode)?).await?)
@@ -337,6 +371,7 @@ impl MeetingsApi for MeetingService {
             let changed = MeetingRow {
                 title_enc: seal(&key, "meetings", "title", &row.id, title.as_bytes()),
                 passcode_phc,
+                identity_proof,
                 starts_at_ms: change.starts_at_ms,
                 ends_at_ms: change.ends_at_ms,
                 updated_at_ms: now,

@@ -13,7 +13,7 @@ const EMAIL: &str = "ada.admin@example.se";
 const PASSWORD: &str = "ett långt och hemligt lösenord 2026";
 
 pub struct Client<'a> {
-    server: &'a Running,
+    pub server: &'a Running,
     pub cookies: Vec<(String, String)>,
 }
 

@@ -83,6 +83,11 @@ async fn advisers_book_change_and_cancel_their_own_meetings() {
             serde_json::json!({ "title": TITLE, "starts_at_ms": now, "ends_at_ms": now + hour, "passcode": "123" }),
             "invalid_passcode",
         ),
+        (
+            // No customer e-ID provider is configured, so nobody could give the proof.
+            serde_json::json!({ "title": TITLE, "starts_at_ms": now, "ends_at_ms": now + hour, "identity_proof": true }),
+            "identity_proof_unavailable",
+        ),
     ] {
         let refused = ada
             .send("POST", "/api/v1/meetings", Some(body), &with_csrf)

@@ -133,7 +133,16 @@ async fn guest_to_device_check<'a>(
     server: &'a Running,
     meeting: &str,
 ) -> (Client<'a>, Socket, u64) {
-    let mut guest = Client::new(server);
+    guest_to_credential(Client::new(server), meeting, "passcode").await
+}
+
+/// `guest` joins by link and consents; the meeting asks for `credential`.
+async fn guest_to_credential<'a>(
+    mut guest: Client<'a>,
+    meeting: &str,
+    credential: &str,
+) -> (Client<'a>, Socket, u64) {
+    let server = guest.server;
     let joined = guest
         .send(
             "POST",
@@ -149,7 +158,7 @@ async fn guest_to_device_check<'a>(
     let welcome = expect(&mut socket, "welcome").await;
     assert_eq!(welcome["standing"]["state"], "joining");
     assert_eq!(welcome["standing"]["step"], "consent");
-    assert_eq!(welcome["meeting"]["credential"], "passcode");
+    assert_eq!(welcome["meeting"]["credential"], credential);
     let notice = welcome["meeting"]["notice_version"].clone();
     let you = welcome["you"].as_u64().unwrap();
     send(
@@ -583,4 +592,305 @@ async fn an_idle_connection_costs_the_server_little_memory() {
         "{per_connection} KiB of server memory per idle connection"
     );
     server.stop();
+}
+
+/// `client`'s CSRF token, from its session.
+async fn csrf_of(client: &mut Client<'_>) -> String {
+    let (status, me) = client
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    assert_eq!(status, 200, "{me}");
+    me["csrf_token"].as_str().unwrap().to_owned()
+}
+
+/// A customer identifies with her e-ID in a meeting's join flow: the e-ID round trip comes back
+/// to the join page, the same place is given back, her sign-in is handed in as the identity
+/// proof, and the host sees the verified name and the masked personal identity number in the
+/// lobby. A stale sign-in, a staff session, a proof without a sign-in or without the CSRF token,
+/// a second proof, and a return path to anywhere but a join page are refused.
+#[tokio::test]
+async fn a_customer_proves_who_she_is_with_her_e_id_in_the_join_flow() {
+    use crate::sso::{finish, start_with_provider, OidcProvider};
+
+    let provider = OidcProvider::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with_provider(dir.path(), &provider);
+    let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
+    let now = now_ms();
+    let created = ada
+        .send(
+            "POST",
+            "/api/v1/meetings",
+            Some(serde_json::json!({
+                "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
+                "identity_proof": true,
+            })),
+            &[("X-CSRF-Token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    assert_eq!(meeting["identity_proof"], true);
+    assert_eq!(meeting["has_passcode"], false);
+    let id = meeting["id"].as_str().unwrap().to_owned();
+    let join_path = format!("/m/{id}");
+    let identity_path = format!("/api/v1/meetings/{id}/identity");
+
+    // Karin opens the link and consents; the meeting asks for an identity proof.
+    let (mut karin, mut karin_socket, karin_person) =
+        guest_to_credential(Client::new(&server), &id, "identity_proof").await;
+    // Without a sign-in there is nothing to hand in.
+    let refused = karin.send("POST", &identity_path, None, &[]).await;
+    assert_eq!(refused.status, 401, "{}", refused.text());
+
+    // The e-ID round trip may only come back to a join page, and only for customers.
+    for bad in [
+        "/api/v1/sso/customer/start?return_to=https://evil.example/".to_owned(),
+        "/api/v1/sso/customer/start?return_to=/account".to_owned(),
+        format!("/api/v1/sso/staff/start?return_to={join_path}"),
+    ] {
+        let response = karin.send("GET", &bad, None, &[]).await;
+        assert_eq!(response.status, 400, "{bad}: {}", response.text());
+    }
+    let started = karin
+        .send(
+            "GET",
+            &format!("/api/v1/sso/customer/start?return_to={join_path}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(started.status, 303, "{}", started.text());
+    let callback = provider
+        .sign_in(started.header("location").unwrap(), "karin")
+        .await;
+    assert_eq!(finish(&mut karin, &callback).await, join_path);
+    assert!(karin.has_session());
+
+    // Back on the join page: opening the link again gives back the same place.
+    karin_socket.close(None).await.unwrap();
+    drop(karin_socket);
+    let (status, again) = karin
+        .json(
+            "POST",
+            &format!("/api/v1/meetings/{id}/join"),
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["person"], karin_person);
+    assert_eq!(again["resumed"], true);
+    let mut karin_socket = connect(&server, &karin, &id, &origin(&server))
+        .await
+        .unwrap();
+    let welcome = expect(&mut karin_socket, "welcome").await;
+    assert_eq!(welcome["standing"]["step"], "credential", "{welcome}");
+
+    // Handing the sign-in in needs its CSRF token; with it, the proof is taken.
+    let refused = karin.send("POST", &identity_path, None, &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let karin_csrf = csrf_of(&mut karin).await;
+    let proven = karin
+        .send(
+            "POST",
+            &identity_path,
+            None,
+            &[("X-CSRF-Token", karin_csrf.as_str())],
+        )
+        .await;
+    assert_eq!(proven.status, 200, "{}", proven.text());
+    let proven: serde_json::Value = serde_json::from_slice(&proven.body).unwrap();
+    assert_eq!(
+        proven,
+        serde_json::json!({ "method": "e_id", "name": "Karin Kund", "personal_number_masked": "19811228-****" })
+    );
+    assert_eq!(
+        expect(&mut karin_socket, "join_step").await["step"],
+        "device"
+    );
+    // Once is enough: the step is over.
+    let twice = karin
+        .send(
+            "POST",
+            &identity_path,
+            None,
+            &[("X-CSRF-Token", karin_csrf.as_str())],
+        )
+        .await;
+    assert_eq!(twice.status, 403, "{}", twice.text());
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
+    )
+    .await;
+    expect(&mut karin_socket, "join_step").await;
+    send(
+        &mut karin_socket,
+        serde_json::json!({ "type": "knock", "name": "Karin" }),
+    )
+    .await;
+    expect(&mut karin_socket, "waiting").await;
+
+    // The host sees who knocks: the name she gave, and the identity her e-ID proved, masked.
+    let mut host_socket = connect(&server, &ada, &id, &origin(&server)).await.unwrap();
+    expect(&mut host_socket, "welcome").await;
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
+    )
+    .await;
+    expect(&mut host_socket, "join_step").await;
+    send(
+        &mut host_socket,
+        serde_json::json!({ "type": "enter", "name": "Ada Adviser" }),
+    )
+    .await;
+    let entered = expect(&mut host_socket, "admitted").await;
+    let lobby = entered["standing"]["lobby"].as_array().unwrap();
+    assert_eq!(lobby.len(), 1, "{entered}");
+    assert_eq!(lobby[0]["name_given"], "Karin");
+    let identity = &lobby[0]["identity"];
+    assert_eq!(identity["verified_name"], "Karin Kund", "{entered}");
+    assert_eq!(identity["personal_number"], "19811228-****");
+    assert_eq!(identity["method"], "e_id");
+    assert!(!entered.to_string().contains("9874"));
+
+    // A sign-in older than the proof allows is refused; the customer is told to identify again.
+    let (mut late, _late_socket, _) =
+        guest_to_credential(Client::new(&server), &id, "identity_proof").await;
+    let started = late
+        .send(
+            "GET",
+            &format!("/api/v1/sso/customer/start?return_to={join_path}"),
+            None,
+            &[],
+        )
+        .await;
+    let callback = provider
+        .sign_in(started.header("location").unwrap(), "karin")
+        .await;
+    assert_eq!(finish(&mut late, &callback).await, join_path);
+    let (_, me) = late
+        .json("GET", "/api/v1/session", serde_json::Value::Null)
+        .await;
+    let session_id = me["session"]["id"].as_str().unwrap().to_owned();
+    let late_csrf = me["csrf_token"].as_str().unwrap().to_owned();
+    crate::common::age_second_factor(dir.path(), &session_id).await;
+    crate::common::age_second_factor(dir.path(), &session_id).await;
+    let stale = late
+        .send(
+            "POST",
+            &identity_path,
+            None,
+            &[("X-CSRF-Token", late_csrf.as_str())],
+        )
+        .await;
+    assert_eq!(stale.status, 403, "{}", stale.text());
+    assert!(
+        stale.text().contains("identity_proof_stale"),
+        "{}",
+        stale.text()
+    );
+
+    // A staff session proves no customer identity.
+    let (mut staff_guest, _staff_socket, _) = guest_to_credential(ada, &id, "identity_proof").await;
+    let staff_proof = staff_guest
+        .send(
+            "POST",
+            &identity_path,
+            None,
+            &[("X-CSRF-Token", csrf.as_str())],
+        )
+        .await;
+    assert_eq!(staff_proof.status, 404, "{}", staff_proof.text());
+    assert!(staff_proof.text().contains("no_verified_identity"));
+
+    drop(host_socket);
+    let (_, logs) = server.stop();
+    for needle in [PERSONAL_NUMBER_OF_KARIN, "Karin Kund"] {
+        assert!(!logs.contains(needle), "the logs contain {needle}");
+    }
+    let actions = audit_actions_async(dir.path()).await;
+    let proofs: Vec<_> = actions
+        .iter()
+        .filter(|(action, _)| action == "meeting.join.identity")
+        .map(|(_, details)| details)
+        .collect();
+    // Taken once; the second attempt refused (and recorded as such).
+    assert_eq!(proofs.len(), 2, "{proofs:?}");
+    assert_eq!(proofs[0].get("method").map(String::as_str), Some("e_id"));
+    assert_eq!(
+        proofs[1].get("refusal").map(String::as_str),
+        Some("wrong_step")
+    );
+    assert_audit_intact(dir.path());
+}
+
+/// The personal identity number the test provider vouches for as Karin's.
+const PERSONAL_NUMBER_OF_KARIN: &str = "198112289874";
+
+/// One source guessing passcodes from meeting to meeting: each meeting locks it out after five
+/// wrong ones, and after twenty in all it may try no passcode in any meeting, not even the right
+/// one in a meeting it has not tried yet. (That other sources are unaffected is the throttle's
+/// unit test: here every client comes from 127.0.0.1.)
+#[tokio::test]
+async fn a_source_guessing_across_meetings_is_stopped_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
+    let now = now_ms();
+    let mut meetings = Vec::new();
+    for _ in 0..5 {
+        let created = ada
+            .send(
+                "POST",
+                "/api/v1/meetings",
+                Some(serde_json::json!({
+                    "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
+                    "passcode": PASSCODE,
+                })),
+                &[("X-CSRF-Token", csrf.as_str())],
+            )
+            .await;
+        assert_eq!(created.status, 201);
+        let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+        meetings.push(meeting["id"].as_str().unwrap().to_owned());
+    }
+    for (round, id) in meetings[..4].iter().enumerate() {
+        let (_guesser, mut socket, _) = guest_to_device_check(&server, id).await;
+        for attempt in 0..5 {
+            send(
+                &mut socket,
+                serde_json::json!({ "type": "passcode", "passcode": format!("gissning-{round}-{attempt}") }),
+            )
+            .await;
+            let wrong = expect(&mut socket, "passcode_wrong").await;
+            assert_eq!(wrong["may_retry"], attempt < 4, "{wrong}");
+        }
+    }
+    // Twenty wrong passcodes from this source: the fifth meeting takes none from it.
+    let (_guesser, mut socket, _) = guest_to_device_check(&server, &meetings[4]).await;
+    send(
+        &mut socket,
+        serde_json::json!({ "type": "passcode", "passcode": PASSCODE }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut socket, "refused").await["code"],
+        "source_throttled"
+    );
+    drop(socket);
+
+    let (_, logs) = server.stop();
+    assert!(!logs.contains("gissning"), "no passcode in the logs");
+    let actions = audit_actions_async(dir.path()).await;
+    let throttled = actions
+        .iter()
+        .filter(|(action, details)| {
+            action == "meeting.join.passcode"
+                && details.get("refusal").map(String::as_str) == Some("source_throttled")
+        })
+        .count();
+    assert_eq!(throttled, 1);
+    assert_audit_intact(dir.path());
 }

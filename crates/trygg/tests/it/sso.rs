@@ -152,7 +152,7 @@ impl OidcProvider {
 
     /// Signs `user` in at the provider, following the browser's redirects from Trygg's
     /// authorisation request to Trygg's callback; returns the callback's path and query.
-    async fn sign_in(&self, authorization_url: &str, user: &str) -> String {
+    pub(crate) async fn sign_in(&self, authorization_url: &str, user: &str) -> String {
         let mut jar = Vec::new();
         let mut path = self.path_of(authorization_url);
         let mut form: Option<String> = None;
@@ -197,7 +197,7 @@ impl Drop for OidcProvider {
     }
 }
 
-fn start_with_provider(dir: &Path, provider: &OidcProvider) -> Running {
+pub(crate) fn start_with_provider(dir: &Path, provider: &OidcProvider) -> Running {
     let env = provider.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     start_demo(dir, &env)
@@ -227,7 +227,7 @@ async fn start(client: &mut Client<'_>, kind: &str) -> String {
 }
 
 /// Trygg's answer to the callback: where it sends the browser.
-async fn finish(client: &mut Client<'_>, callback: &str) -> String {
+pub(crate) async fn finish(client: &mut Client<'_>, callback: &str) -> String {
     let response = client.send("GET", callback, None, &[]).await;
     assert_eq!(response.status, 303, "{}", response.text());
     assert!(
