@@ -134,6 +134,7 @@ export function joinPage(context: PageContext): Page {
   function onState(state: ConnectionState, code: number | null): void {
     if (disposed) return;
     connectionKey = state === "reconnecting" ? "roomReconnecting" : state === "closed" && shownStep !== "ended" ? "roomDisconnected" : null;
+    if (state === "open") room?.reconnected();
     texts.apply();
     if (state === "closed" && shownStep !== "ended" && code !== 4000) finish("lost");
   }
@@ -206,7 +207,7 @@ export function joinPage(context: PageContext): Page {
     else if (standing.state === "waiting") waiting(null, standing.expires_at_ms);
     else if (room === null && signalling !== null) {
       stopCamera();
-      room = new Room(texts, signalling, standing, (ending) => finish(ending));
+      room = new Room(texts, signalling, meetingId ?? "", standing, (ending) => finish(ending));
       showStep("room", () => [room?.root ?? element("div")]);
     }
   }

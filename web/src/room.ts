@@ -5,9 +5,13 @@
 //!
 //! Also the page `/meetings/<id>/room`, where a member of staff opens a meeting they host.
 //!
-//! What this module deliberately does not do: media. The video tiles and the end-to-end
-//! encrypted chat go in the region marked for them; a screen share is captured locally so that
-//! sharing rights can be granted and revoked, and stops the moment the server says so.
+//! The chat is end-to-end encrypted: MLS application messages of the meeting's group
+//! (`mls/group.ts`), which the server relays without being able to read; beside it the group's
+//! safety code, which participants compare aloud.
+//!
+//! What this module deliberately does not do yet: media. The video tiles go in the region marked
+//! for them; a screen share is captured locally so that sharing rights can be granted and
+//! revoked, and stops the moment the server says so.
 
 import { fetchSession } from "./api";
 import { element, Localized, type Message } from "./dom";
@@ -17,6 +21,7 @@ import type { KnockWire, ParticipantWire, ServerEnvelope, StandingWire } from ".
 import type { Lang, MessageKey } from "./i18n";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { meetingIdOf, paths } from "./router";
+import { MeetingGroup, type GroupView, type MlsServerMessage } from "./mls/group";
 import { describeDevice, Signalling, type ConnectionState } from "./signalling";
 
 type InMeeting = Extract<StandingWire, { state: "in_meeting" }>;
@@ -76,12 +81,26 @@ export class Room {
   readonly #lobbySection: HTMLElement;
   readonly #controls = element("div", { class: "room-controls" });
   readonly #preview = element("video", { class: "share-preview", muted: "", playsinline: "", autoplay: "" });
+  readonly #group: MeetingGroup;
+  #groupView: GroupView | null = null;
+  readonly #chatLog = element("ol", { class: "meeting-chat", id: "meeting-chat" });
+  readonly #chatForm: HTMLFormElement;
+  readonly #chatInput: HTMLInputElement;
+  readonly #safety = element("p", { class: "safety-code", id: "safety-code", "aria-live": "polite" });
 
-  constructor(texts: Localized, signalling: Signalling, standing: InMeeting, ended: (ending: Ending) => void) {
+  constructor(texts: Localized, signalling: Signalling, meetingId: string, standing: InMeeting, ended: (ending: Ending) => void) {
     this.#texts = texts;
     this.#signalling = signalling;
     this.#ended = ended;
     this.#you = standing.you.person;
+    this.#group = new MeetingGroup(standing.you.person, meetingId, (message) => void this.#signalling.send(message), {
+      changed: (view) => {
+        this.#groupView = view;
+        this.#texts.apply();
+      },
+      chat: (from, text) => this.#chatLine(from, text),
+      refused: (what) => this.#alert.show({ key: what === "planted_add" ? "mlsPlantedAddRefused" : "mlsUnreadable" }),
+    });
     this.#partTexts = new Localized(texts.lang);
     texts.bind((_t, lang) => this.#partTexts.apply(lang));
     this.#alert = alertRegion(texts, "room-error");
@@ -94,12 +113,50 @@ export class Room {
       texts.text(element("h2", { id: "room-lobby-heading" }), "lobbyTitle"),
       this.#lobbyList,
     );
+    const chatField = field(texts, {
+      id: "meeting-chat-message",
+      label: "chatMessageLabel",
+      attributes: { type: "text", maxlength: "2000", autocomplete: "off" },
+    });
+    this.#chatInput = chatField.input;
+    this.#chatForm = form(
+      { class: "form inline", "aria-labelledby": "room-chat-heading" },
+      () => {
+        const text = this.#chatInput.value.trim();
+        if (text === "") return;
+        if (!this.#group.sendChat(text)) {
+          this.#alert.show({ key: "chatNotReady" });
+          return;
+        }
+        this.#chatInput.value = "";
+        this.#chatLine(this.#you, text);
+      },
+      chatField.row,
+      submitButton(texts, "sendMessage").button,
+    );
+    texts.bind((t) => {
+      const view = this.#groupView;
+      this.#safety.textContent = view === null ? t("safetyCodePending") : t("safetyCode", { code: view.safetyCode });
+      this.#safety.dataset.code = view?.safetyCode ?? "";
+      this.#safety.dataset.epoch = view === null ? "" : String(view.epoch);
+      this.#safety.dataset.members = view === null ? "" : view.members.join(",");
+      this.#chatForm.hidden = view === null;
+    });
     const media = element(
       "section",
       { class: "media-region", "aria-labelledby": "room-media-heading" },
       texts.text(element("h2", { id: "room-media-heading" }), "mediaTitle"),
       texts.text(element("p", { class: "hint" }), "mediaPending"),
       this.#preview,
+    );
+    const chat = element(
+      "section",
+      { class: "chat-panel", "aria-labelledby": "room-chat-heading" },
+      texts.text(element("h2", { id: "room-chat-heading" }), "chatTitle"),
+      this.#safety,
+      texts.text(element("p", { class: "hint" }), "safetyCodeExplained"),
+      this.#chatLog,
+      this.#chatForm,
     );
     this.root = element(
       "div",
@@ -108,6 +165,7 @@ export class Room {
       this.#alert.element,
       this.#controls,
       media,
+      chat,
       element(
         "section",
         { class: "people-panel", "aria-labelledby": "room-people-heading" },
@@ -117,10 +175,20 @@ export class Room {
       this.#lobbySection,
     );
     this.#load(standing);
+    this.#group.start(standing.you.role === "host");
+  }
+
+  /** The signalling connection came back after a drop. */
+  reconnected(): void {
+    this.#group.reconnected();
   }
 
   /** Handles one message from the server; returns false if it is not the room's business. */
   handle(message: ServerEnvelope): boolean {
+    if (message.type.startsWith("mls_")) {
+      this.#group.handle(message as MlsServerMessage);
+      return true;
+    }
     switch (message.type) {
       case "admitted":
       case "resumed":
@@ -190,6 +258,16 @@ export class Room {
 
   dispose(): void {
     this.#stopLocalShare(false);
+    this.#group.close();
+  }
+
+  /** One line of the encrypted chat: who (from the roster) and what. */
+  #chatLine(from: number, text: string): void {
+    const who = element("span", { class: "who" });
+    const name = this.#roster.get(from)?.name;
+    this.#texts.bind((t) => (who.textContent = from === this.#you ? t("lobbyYou") : (name ?? t("chatUnknownSender"))));
+    this.#chatLog.append(element("li", { "data-from": String(from) }, who, ": ", text));
+    while (this.#chatLog.children.length > 200) this.#chatLog.firstElementChild?.remove();
   }
 
   get #me(): ParticipantWire | undefined {
@@ -236,6 +314,11 @@ export class Room {
         : [...this.#lobby.values()].map((knock) => this.#knockCard(knock))),
     );
     this.#controls.replaceChildren(...this.#ownControls());
+    const participants = [...this.#roster.values()];
+    this.#group.roster({
+      present: new Set(participants.map((participant) => participant.person)),
+      hostSide: new Set(participants.filter((participant) => participant.role === "host" || participant.role === "co_host").map((participant) => participant.person)),
+    });
   }
 
   #button(key: MessageKey, onClick: () => void, attributes: Readonly<Record<string, string>> = {}): HTMLButtonElement {
@@ -494,7 +577,7 @@ export function roomPage(context: PageContext): Page {
         const standing = message.standing;
         if (standing.state === "in_meeting") {
           if (room === null && signalling !== null) {
-            room = new Room(texts, signalling, standing, finish);
+            room = new Room(texts, signalling, meetingId ?? "", standing, finish);
             body.replaceChildren(room.root);
           }
         } else if (standing.state === "joining") {
@@ -525,7 +608,10 @@ export function roomPage(context: PageContext): Page {
 
   const onState = (state: ConnectionState, code: number | null) => {
     if (disposed) return;
-    if (state === "open") setConnection("roomConnected");
+    if (state === "open") {
+      setConnection("roomConnected");
+      room?.reconnected();
+    }
     else if (state === "reconnecting") setConnection("roomReconnecting");
     else if (state === "closed") {
       setConnection("roomDisconnected");

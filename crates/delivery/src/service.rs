@@ -232,6 +232,39 @@ pub enum Refusal {
     KeyPackage(#[from] DirectoryError),
 }
 
+impl Refusal {
+    /// A stable code for clients and audit records.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Framing(_) => "malformed",
+            Refusal::TooLarge { .. } => "too_large",
+            Refusal::UnknownGroup => "unknown_group",
+            Refusal::WrongGroup => "wrong_group",
+            Refusal::AlreadyCreated => "already_created",
+            Refusal::MayNotCreate => "may_not_create",
+            Refusal::NotCreated => "not_created",
+            Refusal::NotMember => "not_member",
+            Refusal::StaleEpoch { .. } => "stale_epoch",
+            Refusal::FutureEpoch { .. } => "future_epoch",
+            Refusal::SenderMismatch => "sender_mismatch",
+            Refusal::AddByNonHost => "add_by_non_host",
+            Refusal::AddNotAdmitted { .. } => "add_not_admitted",
+            Refusal::AlreadyMember { .. } => "already_member",
+            Refusal::RemoveOfEmptyLeaf => "remove_of_empty_leaf",
+            Refusal::RemoveNotAnnounced { .. } => "remove_not_announced",
+            Refusal::RemovalPending { .. } => "removal_pending",
+            Refusal::WelcomeMismatch => "welcome_mismatch",
+            Refusal::GroupInfoMismatch => "group_info_mismatch",
+            Refusal::ExternalInitMisplaced => "external_init_misplaced",
+            Refusal::RejoinRefused => "rejoin_refused",
+            Refusal::MustRejoin => "must_rejoin",
+            Refusal::GroupFull { .. } => "group_full",
+            Refusal::NoGroupInfo => "no_group_info",
+            Refusal::KeyPackage(_) => "key_package_refused",
+        }
+    }
+}
+
 /// Something to send to one person's client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outgoing {

@@ -35,8 +35,9 @@ use crate::{AppState, BoxFuture};
 /// The cookie that lets a guest who joined by link back onto their place in the meeting.
 pub const GUEST_COOKIE: &str = "__Host-trygg-guest";
 const GUEST_COOKIE_MAX_AGE_SECS: u64 = 24 * 60 * 60;
-/// The largest text frame a client may send.
-pub const MAX_FRAME: usize = 16 * 1024;
+/// The largest text frame a client may send: an MLS commit with its Welcome and GroupInfo (each
+/// carrying the ratchet tree), base64-encoded, for a group of the delivery service's 64 members.
+pub const MAX_FRAME: usize = 64 * 1024;
 /// The read buffer of each connection. Signalling messages are small, and tungstenite's
 /// default (128 KiB) is allocated for every connection and zeroed on every read attempt, which
 /// made the buffer most of a connection's memory and its zeroing the largest CPU cost of a busy

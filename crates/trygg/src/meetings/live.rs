@@ -24,9 +24,14 @@
 //! closes the connections of any that was revoked or expired — by this process or any other —
 //! so a revoked session loses its WebSockets within a second.
 //!
-//! What this module deliberately does not do: carry media or MLS messages (the delivery service
-//! and the SFU consume the meeting's MLS and media instructions; until they exist those
-//! instructions have no consumer), or log any message content, name, passcode or ticket.
+//! MLS: each meeting task also runs the meeting's MLS delivery service (`delivery`, one group
+//! per meeting), fed the meeting core's MLS instructions (who may be added, whose client may add,
+//! who is gone) and its participants' MLS messages, and delivers its outboxes over the same
+//! sockets. It sees only MLS framing and ciphertext.
+//!
+//! What this module deliberately does not do: carry media (the SFU consumes the meeting's media
+//! instructions; until it is wired in they have no consumer), or log any message content, name,
+//! passcode or ticket.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use audit::{Event, Outcome};
+use delivery::{Accepted, DeliveryService, GroupId, KeyPackageKind};
 use edge::identity::{ApiError, RequestContext};
 use edge::signalling::{
     close_code, Connection, Credentials, Inbound, Joined, Outgoing, SignallingApi,
@@ -52,7 +58,7 @@ use store::{ConsentRow, MeetingRow};
 use tokio::sync::{mpsc, oneshot};
 
 use super::throttle::SourceThrottle;
-use super::wire::{self, MeetingInfo, PurposeView, Request, ServerMessage};
+use super::wire::{self, MeetingInfo, MlsRequest, PurposeView, Request, ServerMessage};
 use crate::accounts::{internal, random_id, source_key, AccountService, TEAM};
 use crate::clock::now_ms;
 use crate::locks::Locked;
@@ -262,6 +268,8 @@ impl LiveMeetings {
             staff: HashMap::new(),
             subjects: HashMap::new(),
             checking: HashSet::new(),
+            delivery: DeliveryService::new(delivery::Limits::default()),
+            group: GroupId::new(row.id.as_bytes().to_vec()),
         };
         tokio::spawn(task.run(receiver));
         Ok(handle)
@@ -680,6 +688,9 @@ struct LiveMeeting {
     subjects: HashMap<PersonId, String>,
     /// People whose passcode is being checked (one check at a time each).
     checking: HashSet<PersonId>,
+    /// The meeting's MLS delivery service and its one group.
+    delivery: DeliveryService,
+    group: GroupId,
 }
 
 impl LiveMeeting {
@@ -865,6 +876,8 @@ impl LiveMeeting {
         self.people.insert(person, connection);
         self.welcome(person, connection);
         self.apply(resumed).await;
+        // What the delivery service kept for this person while they were away.
+        self.flush_mls();
         Ok(())
     }
 
@@ -905,6 +918,7 @@ impl LiveMeeting {
                 }
             }
             Ok(Request::Passcode(passcode)) => self.passcode(person, connection, passcode).await,
+            Ok(Request::Mls(request)) => self.mls(person, connection, request).await,
             Ok(Request::Command(command)) => {
                 let command = match command {
                     Command::Knock { name, .. } => Command::Knock {
@@ -1000,6 +1014,173 @@ impl LiveMeeting {
                 let record = self.meeting.refusal_record(now, person, &command, refusal);
                 self.audit(record).await;
                 Err(refusal)
+            }
+        }
+    }
+
+    /// One MLS message from `person`'s client, for the delivery service. Key packages may be
+    /// stocked from the join flow on (so that admitting someone needs no round trip to them);
+    /// everything else only by someone in the meeting. A refusal changes nothing and is
+    /// answered with its code; commits, accepted or refused, are audited (epochs and who was
+    /// added or removed, never content).
+    async fn mls(&mut self, person: PersonId, connection: u64, request: MlsRequest) {
+        let now_s = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let in_meeting = matches!(
+            self.meeting.standing(person),
+            Some(meeting::Standing::InMeeting { .. })
+        );
+        let is_commit = matches!(
+            request,
+            MlsRequest::Input(delivery::Input::Commit { .. } | delivery::Input::Create { .. })
+        );
+        let request_name = request.name();
+        let answer: Result<Option<ServerMessage>, delivery::Refusal> =
+            match request {
+                MlsRequest::KeyPackages {
+                    one_time,
+                    last_resort,
+                } => {
+                    let uploads = one_time
+                        .iter()
+                        .map(|bytes| (KeyPackageKind::OneTime, bytes))
+                        .chain(
+                            last_resort
+                                .iter()
+                                .map(|bytes| (KeyPackageKind::LastResort, bytes)),
+                        );
+                    let mut result = Ok(None);
+                    for (kind, bytes) in uploads {
+                        if let Err(refusal) =
+                            self.delivery.upload_key_package(now_s, person, kind, bytes)
+                        {
+                            result = Err(refusal);
+                            break;
+                        }
+                    }
+                    result
+                }
+                _ if !in_meeting => Err(delivery::Refusal::NotMember),
+                MlsRequest::Claim { person: whom } => self
+                    .delivery
+                    .claim_key_package(now_s, &self.group, person, whom)
+                    .map(|claimed| {
+                        Some(ServerMessage::MlsKeyPackage {
+                            person: whom.as_u64(),
+                            key_package: wire::mls_text(&claimed.key_package),
+                        })
+                    }),
+                MlsRequest::Input(input) => self.delivery.handle(&self.group, person, input).map(
+                    |accepted| match accepted {
+                        Accepted::Created => Some(ServerMessage::MlsAccepted {
+                            epoch: 0,
+                            added: Vec::new(),
+                            removed: Vec::new(),
+                        }),
+                        Accepted::Commit {
+                            epoch,
+                            added,
+                            removed,
+                        } => Some(ServerMessage::MlsAccepted {
+                            epoch,
+                            added: added.iter().map(|p| p.as_u64()).collect(),
+                            removed: removed.iter().map(|p| p.as_u64()).collect(),
+                        }),
+                        Accepted::Application { recipients } => Some(ServerMessage::MlsDelivered {
+                            recipients: recipients as u64,
+                        }),
+                        Accepted::Rejoin => None,
+                    },
+                ),
+            };
+        let actor = party(
+            &self.id,
+            &AuditParty::Person {
+                person,
+                identity: None,
+            },
+        );
+        match answer {
+            Ok(reply) => {
+                if let (
+                    true,
+                    Some(ServerMessage::MlsAccepted {
+                        epoch,
+                        added,
+                        removed,
+                    }),
+                ) = (is_commit, &reply)
+                {
+                    let event = Event::new(now_ms(), actor, "meeting.mls.commit", Outcome::Success)
+                        .detail("meeting", self.id.clone())
+                        .detail("epoch", epoch.to_string())
+                        .detail("added", join_ids(added))
+                        .detail("removed", join_ids(removed));
+                    self.accounts.record(event).await;
+                }
+                if let Some(reply) = reply {
+                    self.send(connection, &reply);
+                }
+            }
+            Err(refusal) => {
+                if is_commit {
+                    let event = Event::new(now_ms(), actor, "meeting.mls.commit", Outcome::Denied)
+                        .detail("meeting", self.id.clone())
+                        .detail("refusal", refusal.code());
+                    self.accounts.record(event).await;
+                }
+                let current_epoch = match refusal {
+                    delivery::Refusal::StaleEpoch { current }
+                    | delivery::Refusal::FutureEpoch { current } => Some(current),
+                    _ => None,
+                };
+                if let delivery::Refusal::RemovalPending { persons } = &refusal {
+                    let persons = persons.iter().map(|p| p.as_u64()).collect();
+                    self.send(connection, &ServerMessage::MlsRemovalPending { persons });
+                }
+                self.send(
+                    connection,
+                    &ServerMessage::MlsRefused {
+                        request: request_name.to_owned(),
+                        code: refusal.code().to_owned(),
+                        current_epoch,
+                    },
+                );
+            }
+        }
+        self.flush_mls();
+    }
+
+    /// Hands every connected person what the delivery service has waiting for them; the rest
+    /// waits in its bounded outboxes until they connect again (or leave).
+    fn flush_mls(&mut self) {
+        for person in self.delivery.waiting() {
+            let Some(connection) = self.people.get(&person).copied() else {
+                continue;
+            };
+            while let Some(outgoing) = self.delivery.poll_outgoing(person) {
+                let message = match outgoing {
+                    delivery::Outgoing::Handshake { message, .. } => ServerMessage::MlsHandshake {
+                        message: wire::mls_text(&message),
+                    },
+                    delivery::Outgoing::Application { message, .. } => {
+                        ServerMessage::MlsApplication {
+                            message: wire::mls_text(&message),
+                        }
+                    }
+                    delivery::Outgoing::Welcome { message, .. } => ServerMessage::MlsWelcome {
+                        message: wire::mls_text(&message),
+                    },
+                    delivery::Outgoing::Rejoin { group_info, .. } => ServerMessage::MlsRejoin {
+                        group_info: wire::mls_text(&group_info),
+                    },
+                    delivery::Outgoing::Replenish { remaining } => ServerMessage::MlsReplenish {
+                        remaining: remaining as u64,
+                    },
+                };
+                if !self.send(connection, &message) {
+                    // Too slow to read: the transport closes it; the rest is lost with it.
+                    break;
+                }
             }
         }
     }
@@ -1103,11 +1284,13 @@ impl LiveMeeting {
                         "wrong meeting passcode"
                     );
                 }
-                // Consumed by the MLS delivery service and the SFU, which are not built yet
-                // (issue 5); the meeting's decisions stand without them.
-                Effect::Mls(_) | Effect::Media(_) => {}
+                Effect::Mls(instruction) => self.delivery.authorise(&self.group, instruction),
+                // Consumed by the SFU, which is not wired in yet; the meeting's decisions stand
+                // without it.
+                Effect::Media(_) => {}
             }
         }
+        self.flush_mls();
         for connection in too_slow {
             // Dropping the queue's sender makes the transport close it as too slow; for the
             // meeting it is a lost connection like any other.
@@ -1169,6 +1352,10 @@ impl LiveMeeting {
     async fn audit(&self, record: AuditRecord) {
         self.accounts.record(audit_event(&self.id, record)).await;
     }
+}
+
+fn join_ids(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn close_reason(reason: CloseReason) -> &'static str {

@@ -106,6 +106,61 @@ pub enum ClientMessage {
     ResetPasscodeLock {},
     StartScreenShare {},
     Leave {},
+    /// Key packages for others to add this person with (base64 `MLSMessage`s): one-time ones,
+    /// and optionally the last-resort one.
+    MlsKeyPackages {
+        one_time: Vec<String>,
+        last_resort: Option<String>,
+    },
+    /// A host-side client asks for a key package of an admitted `person`, to add them.
+    MlsClaim {
+        person: u64,
+    },
+    /// The first host's client created the group: its GroupInfo for epoch 0.
+    MlsCreate {
+        group_info: String,
+    },
+    /// A commit for the current epoch, the Welcome if it adds someone, and the new GroupInfo.
+    MlsCommit {
+        commit: String,
+        welcome: Option<String>,
+        group_info: String,
+    },
+    /// An application message (chat, or a member's announcement) for the current epoch.
+    MlsMessage {
+        message: String,
+    },
+    /// The client cannot process the commit that started `epoch` and will rejoin.
+    MlsCannotProcess {
+        epoch: u64,
+    },
+}
+
+/// An MLS request, decoded: for the delivery service, not the meeting.
+#[derive(Debug)]
+pub enum MlsRequest {
+    KeyPackages {
+        one_time: Vec<Vec<u8>>,
+        last_resort: Option<Vec<u8>>,
+    },
+    Claim {
+        person: PersonId,
+    },
+    Input(delivery::Input),
+}
+
+impl MlsRequest {
+    /// The request's name in `mls_refused`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MlsRequest::KeyPackages { .. } => "key_packages",
+            MlsRequest::Claim { .. } => "claim",
+            MlsRequest::Input(delivery::Input::Create { .. }) => "create",
+            MlsRequest::Input(delivery::Input::Commit { .. }) => "commit",
+            MlsRequest::Input(delivery::Input::Application { .. }) => "message",
+            MlsRequest::Input(delivery::Input::CannotProcess { .. }) => "cannot_process",
+        }
+    }
 }
 
 /// A client message the server cannot use, before the meeting sees it.
@@ -129,12 +184,30 @@ impl Malformed {
     }
 }
 
-/// A client message, read: either a meeting command or the passcode to check first.
+/// A client message, read: a meeting command, the passcode to check first, or an MLS message
+/// for the delivery service.
 #[derive(Debug)]
 pub enum Request {
     Command(Command),
     /// Checked against the hash outside the meeting (Argon2), then fed in as its verdict.
     Passcode(String),
+    Mls(MlsRequest),
+}
+
+/// Key packages one client may upload in one message.
+const MAX_KEY_PACKAGES_PER_MESSAGE: usize = 16;
+
+fn mls_bytes(text: &str) -> Result<Vec<u8>, Malformed> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| Malformed::Value("invalid_mls"))
+}
+
+/// Base64 of MLS bytes, as the client reads them.
+pub fn mls_text(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Reads one text frame.
@@ -155,8 +228,53 @@ pub fn parse(text: &str) -> Result<Request, Malformed> {
     let lobby_text =
         |text: &str| LobbyText::parse(text).map_err(|_| Malformed::Value("invalid_text"));
     let reason = |text: &str| ReasonText::parse(text).map_err(|_| Malformed::Value("invalid_text"));
+    let mls = |request| Ok(Request::Mls(request));
     let command = match message {
         ClientMessage::Passcode { passcode } => return Ok(Request::Passcode(passcode)),
+        ClientMessage::MlsKeyPackages {
+            one_time,
+            last_resort,
+        } => {
+            if one_time.len() > MAX_KEY_PACKAGES_PER_MESSAGE {
+                return Err(Malformed::Value("too_many_key_packages"));
+            }
+            return mls(MlsRequest::KeyPackages {
+                one_time: one_time
+                    .iter()
+                    .map(|text| mls_bytes(text))
+                    .collect::<Result<_, _>>()?,
+                last_resort: last_resort.as_deref().map(mls_bytes).transpose()?,
+            });
+        }
+        ClientMessage::MlsClaim { person: who } => {
+            return mls(MlsRequest::Claim {
+                person: person(who),
+            })
+        }
+        ClientMessage::MlsCreate { group_info } => {
+            return mls(MlsRequest::Input(delivery::Input::Create {
+                group_info: mls_bytes(&group_info)?,
+            }))
+        }
+        ClientMessage::MlsCommit {
+            commit,
+            welcome,
+            group_info,
+        } => {
+            return mls(MlsRequest::Input(delivery::Input::Commit {
+                commit: mls_bytes(&commit)?,
+                welcome: welcome.as_deref().map(mls_bytes).transpose()?,
+                group_info: mls_bytes(&group_info)?,
+            }))
+        }
+        ClientMessage::MlsMessage { message } => {
+            return mls(MlsRequest::Input(delivery::Input::Application {
+                message: mls_bytes(&message)?,
+            }))
+        }
+        ClientMessage::MlsCannotProcess { epoch } => {
+            return mls(MlsRequest::Input(delivery::Input::CannotProcess { epoch }))
+        }
         ClientMessage::Consent {
             notice_version,
             decisions,
@@ -439,6 +557,53 @@ pub enum ServerMessage {
     },
     /// The session behind this connection ended; the connection closes next.
     SessionEnded,
+    /// A commit another member made, to process (base64 `MLSMessage`).
+    MlsHandshake {
+        message: String,
+    },
+    /// An application message from another member.
+    MlsApplication {
+        message: String,
+    },
+    /// The Welcome that adds this person to the meeting's group.
+    MlsWelcome {
+        message: String,
+    },
+    /// Rejoin the group by external commit with this GroupInfo.
+    MlsRejoin {
+        group_info: String,
+    },
+    /// Upload more key packages; `remaining` one-time ones are left.
+    MlsReplenish {
+        remaining: u64,
+    },
+    /// A key package of `person`, to add them with.
+    MlsKeyPackage {
+        person: u64,
+        key_package: String,
+    },
+    /// This client's create or commit won: the group is at `epoch` (merge the pending commit).
+    MlsAccepted {
+        epoch: u64,
+        added: Vec<u64>,
+        removed: Vec<u64>,
+    },
+    /// This client's application message was queued for `recipients` other members.
+    MlsDelivered {
+        recipients: u64,
+    },
+    /// This client's MLS request (`key_packages`, `claim`, `create`, `commit`, `message` or
+    /// `cannot_process`) was refused and changed nothing; `current_epoch` is set when another
+    /// commit won (process it, then retry).
+    MlsRefused {
+        request: String,
+        code: String,
+        current_epoch: Option<u64>,
+    },
+    /// The group has members who left: the next commit must remove them (any member may).
+    MlsRemovalPending {
+        persons: Vec<u64>,
+    },
 }
 
 impl ServerMessage {
