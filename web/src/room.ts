@@ -87,6 +87,8 @@ export class Room {
   readonly #chatForm: HTMLFormElement;
   readonly #chatInput: HTMLInputElement;
   readonly #safety = element("p", { class: "safety-code", id: "safety-code", "aria-live": "polite" });
+  /** TURN relays for the media connection (the server sends them on entering). */
+  #iceServers: RTCIceServer[] = [];
 
   constructor(texts: Localized, signalling: Signalling, meetingId: string, standing: InMeeting, ended: (ending: Ending) => void) {
     this.#texts = texts;
@@ -178,6 +180,11 @@ export class Room {
     this.#group.start(standing.you.role === "host");
   }
 
+  /** The relays the media connection may use. */
+  get iceServers(): readonly RTCIceServer[] {
+    return this.#iceServers;
+  }
+
   /** The signalling connection came back after a drop. */
   reconnected(): void {
     this.#group.reconnected();
@@ -216,6 +223,9 @@ export class Room {
       case "lock_changed":
         this.#locked = message.locked;
         break;
+      case "ice_servers":
+        this.#iceServers = message.servers.map((server) => ({ urls: server.urls, username: server.username, credential: server.credential }));
+        return true;
       case "knock":
         this.#lobby.set(message.knock.person, message.knock);
         this.#announce({ key: "lobbyKnocked", params: { name: message.knock.name_given } });

@@ -193,7 +193,8 @@ fn config_example() -> anyhow::Result<()> {
 
 /// Installs the Debian packages the tests use if they are missing: Chromium for the browser
 /// tests, the PostgreSQL server for the store suite, Node.js for the web client and the test
-/// OpenID Provider, openssl for that provider's certificate, and what the build needs.
+/// OpenID Provider, openssl for that provider's certificate, coturn for the TURN test, and what
+/// the build needs.
 fn ensure_system_packages() -> anyhow::Result<()> {
     let mut missing = build_packages_missing();
     if !Path::new("/usr/bin/chromium").exists() {
@@ -208,6 +209,10 @@ fn ensure_system_packages() -> anyhow::Result<()> {
     // The test OpenID Provider (web/tests/oidc-provider.mjs) makes its certificate with it.
     if which("openssl").is_none() {
         missing.push("openssl");
+    }
+    // The TURN relay the TURN credential test allocates on (web/tests/turn.test.mjs).
+    if which("turnserver").is_none() {
+        missing.push("coturn");
     }
     if missing.is_empty() {
         return Ok(());

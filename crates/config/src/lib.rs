@@ -34,6 +34,7 @@ pub struct Config {
     pub staff_idp: StaffIdp,
     pub customer_idp: CustomerIdp,
     pub smtp: Smtp,
+    pub turn: Turn,
     pub log: Log,
 }
 
@@ -265,12 +266,69 @@ section! {
 }
 
 section! {
+    /// TURN relays (coturn with `use-auth-secret`) for participants whose network blocks UDP to
+    /// the media relay. Off unless `urls` is set. Everyone admitted to a meeting is given
+    /// credentials of the TURN REST scheme: a user name holding the expiry time and an HMAC-SHA1
+    /// password derived from `shared_secret` (coturn's `static-auth-secret`), never stored.
+    struct Turn in "turn" {
+        /// TURN URLs for browsers, for example `turn:turn.bank.example.se:3478?transport=udp`
+        /// and `turns:turn.bank.example.se:5349?transport=tcp`.
+        urls: Vec<String> = Vec::new(),
+        /// The secret shared with coturn (give it as `shared_secret_file` or
+        /// `TRYGG_TURN__SHARED_SECRET_FILE`).
+        shared_secret: Option<Secret> = None,
+        /// How long credentials stay valid, in seconds (60 to 604800). Make it longer than the
+        /// longest meeting: a relay allocation cannot be refreshed once they expire.
+        credential_ttl_secs: u64 = 86_400,
+    }
+}
+
+section! {
     /// Logging. Logs never contain content, secrets, tokens, e-mail or IP addresses.
     struct Log in "log" {
         /// `human` for a terminal, `json` for a log collector.
         format: LogFormat = LogFormat::Human,
         /// Filter in `tracing` syntax, for example `info` or `info,store=debug`.
         level: String = String::from("info"),
+    }
+}
+
+impl Turn {
+    /// Off without URLs; with them each must be a `turn:` or `turns:` URL, the secret is
+    /// required, and the lifetime is between a minute and a week.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let key_error = |key: &str, message: &str| ConfigError::Key {
+            key: format!("turn.{key}"),
+            message: message.into(),
+        };
+        if self.urls.is_empty() {
+            return Ok(());
+        }
+        for url in &self.urls {
+            let valid = (url.starts_with("turn:") || url.starts_with("turns:"))
+                && url.len() <= 256
+                && url.bytes().all(|b| b.is_ascii_graphic());
+            if !valid {
+                return Err(key_error(
+                    "urls",
+                    "expected turn: or turns: URLs, e.g. turn:turn.example.se:3478?transport=udp",
+                ));
+            }
+        }
+        if self.shared_secret.is_none() {
+            return Err(key_error(
+                "shared_secret",
+                "TURN needs the secret shared with coturn (static-auth-secret): set \
+                 turn.shared_secret_file",
+            ));
+        }
+        if !(60..=604_800).contains(&self.credential_ttl_secs) {
+            return Err(key_error(
+                "credential_ttl_secs",
+                "expected 60 to 604800 seconds",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -370,6 +428,7 @@ impl Config {
             staff_idp: StaffIdp,
             customer_idp: CustomerIdp,
             smtp: Smtp,
+            turn: Turn,
             log: Log,
         }
         let whole: Whole =
@@ -394,6 +453,7 @@ impl Config {
             staff_idp: whole.staff_idp,
             customer_idp: whole.customer_idp,
             smtp: whole.smtp,
+            turn: whole.turn,
             log: whole.log,
         };
         config.validate()?;
@@ -517,6 +577,7 @@ impl Config {
             }
         }
         self.smtp.validate()?;
+        self.turn.validate()?;
         if self.vault.kek.is_some() && !is_identifier(&self.vault.kek_id) {
             return Err(key_error(
                 "vault.kek_id",
@@ -539,6 +600,7 @@ impl Config {
             self.staff_idp.effective(),
             self.customer_idp.effective(),
             self.smtp.effective(),
+            self.turn.effective(),
             self.log.effective(),
         ]
         .into_iter()
@@ -628,6 +690,7 @@ fn describe() -> Vec<SectionDoc> {
         StaffIdp::describe(),
         CustomerIdp::describe(),
         Smtp::describe(),
+        Turn::describe(),
         Log::describe(),
     ]
 }

@@ -359,3 +359,47 @@ fn smtp_is_off_by_default_and_plain_text_only_to_loopback() {
         "{error}"
     );
 }
+
+#[test]
+fn turn_is_off_by_default_and_needs_its_secret_when_set() {
+    let config = Config::load(None, env(&[])).unwrap();
+    assert!(config.turn.urls.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = write(dir.path(), "turn-secret", "s3cret-shared-with-coturn\n");
+    let config = load_text(
+        &format!(
+            "[turn]\nurls = [\"turn:turn.bank.example.se:3478?transport=udp\"]\n\
+             shared_secret_file = \"{}\"\n",
+            secret.display()
+        ),
+        &[("TRYGG_TURN__CREDENTIAL_TTL_SECS", "7200")],
+    )
+    .unwrap();
+    assert_eq!(config.turn.credential_ttl_secs, 7200);
+    assert_eq!(
+        config.turn.shared_secret.as_ref().unwrap().expose(),
+        "s3cret-shared-with-coturn"
+    );
+    assert_eq!(config.effective()["turn.shared_secret"], "(set)");
+    assert!(!format!("{config:?}").contains("s3cret"));
+
+    for (text, expected) in [
+        (
+            "[turn]\nurls = [\"turn:t.example.se:3478\"]\n",
+            "config key `turn.shared_secret`",
+        ),
+        (
+            "[turn]\nurls = [\"https://t.example.se\"]\nshared_secret = \"x\"\n",
+            "config key `turn.urls`",
+        ),
+        (
+            "[turn]\nurls = [\"turn:t.example.se:3478\"]\nshared_secret = \"x\"\n\
+             credential_ttl_secs = 10\n",
+            "config key `turn.credential_ttl_secs`",
+        ),
+    ] {
+        let error = load_text(text, &[]).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}

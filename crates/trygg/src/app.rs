@@ -158,7 +158,10 @@ impl Server {
             .await?,
         );
         let sso = Arc::new(crate::sso::SsoService::new(accounts.clone(), &config)?);
-        let live = crate::meetings::live::LiveMeetings::new(accounts.clone());
+        let live = crate::meetings::live::LiveMeetings::new(
+            accounts.clone(),
+            crate::turn::Turn::from_config(&config),
+        );
         let meetings = Arc::new(crate::meetings::MeetingService::new(
             accounts.clone(),
             live.clone(),

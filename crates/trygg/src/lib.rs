@@ -17,3 +17,4 @@ pub mod meetings;
 pub mod services;
 pub mod signing;
 pub mod sso;
+pub mod turn;

@@ -63,6 +63,7 @@ use crate::accounts::{internal, random_id, source_key, AccountService, TEAM};
 use crate::clock::now_ms;
 use crate::locks::Locked;
 use crate::sso::verified_identity_of;
+use crate::turn::Turn;
 
 /// Inputs a meeting may have waiting before its participants are asked to slow down.
 const MEETING_QUEUE: usize = 1024;
@@ -88,6 +89,7 @@ const PURPOSES: [(&str, bool); 2] = [("meeting", true), ("follow_up", false)];
 pub struct LiveMeetings {
     accounts: Arc<AccountService>,
     shared: Arc<Shared>,
+    turn: Option<Arc<Turn>>,
 }
 
 #[derive(Debug, Default)]
@@ -209,10 +211,11 @@ fn busy() -> ApiError {
 }
 
 impl LiveMeetings {
-    pub fn new(accounts: Arc<AccountService>) -> Arc<LiveMeetings> {
+    pub fn new(accounts: Arc<AccountService>, turn: Option<Turn>) -> Arc<LiveMeetings> {
         let live = Arc::new(LiveMeetings {
             accounts,
             shared: Arc::new(Shared::default()),
+            turn: turn.map(Arc::new),
         });
         tokio::spawn(watch_sessions(Arc::clone(&live)));
         live
@@ -270,6 +273,7 @@ impl LiveMeetings {
             checking: HashSet::new(),
             delivery: DeliveryService::new(delivery::Limits::default()),
             group: GroupId::new(row.id.as_bytes().to_vec()),
+            turn: self.turn.clone(),
         };
         tokio::spawn(task.run(receiver));
         Ok(handle)
@@ -691,6 +695,8 @@ struct LiveMeeting {
     /// The meeting's MLS delivery service and its one group.
     delivery: DeliveryService,
     group: GroupId,
+    /// The TURN relays, if configured.
+    turn: Option<Arc<Turn>>,
 }
 
 impl LiveMeeting {
@@ -885,10 +891,34 @@ impl LiveMeeting {
         let Some(standing) = self.meeting.standing(person) else {
             return;
         };
+        let in_meeting = matches!(standing, meeting::Standing::InMeeting { .. });
         let message = ServerMessage::Welcome {
             you: person.as_u64(),
             meeting: self.info.clone(),
             standing: wire::standing(&standing),
+        };
+        self.send(connection, &message);
+        if in_meeting {
+            self.send_ice_servers(person);
+        }
+    }
+
+    /// Relay credentials for someone in the meeting (on entering, and on every connection).
+    fn send_ice_servers(&mut self, person: PersonId) {
+        let Some(turn) = self.turn.clone() else {
+            return;
+        };
+        let Some(connection) = self.people.get(&person).copied() else {
+            return;
+        };
+        let issued = turn.credentials(now_ms(), &format!("p{}", person.as_u64()));
+        let message = ServerMessage::IceServers {
+            servers: vec![wire::IceServerWire {
+                urls: issued.urls,
+                username: issued.username,
+                credential: issued.credential,
+                expires_at_ms: issued.expires_at_ms,
+            }],
         };
         self.send(connection, &message);
     }
@@ -1232,6 +1262,7 @@ impl LiveMeeting {
         for effect in effects {
             match effect {
                 Effect::Notify { to, notice } => {
+                    let entered = matches!(notice, meeting::Notice::Admitted(_));
                     let text = wire::notice(&notice).to_text();
                     for person in to {
                         let Some(connection) = self.people.get(&person).copied() else {
@@ -1246,6 +1277,8 @@ impl LiveMeeting {
                             .is_err()
                         {
                             too_slow.push(connection);
+                        } else if entered {
+                            self.send_ice_servers(person);
                         }
                     }
                 }

@@ -604,6 +604,20 @@ pub enum ServerMessage {
     MlsRemovalPending {
         persons: Vec<u64>,
     },
+    /// Relays for this participant's media connections (TURN REST credentials), sent on
+    /// entering the meeting when TURN is configured.
+    IceServers {
+        servers: Vec<IceServerWire>,
+    },
+}
+
+/// One relay for `RTCPeerConnection`'s `iceServers`.
+#[derive(Clone, Debug, Serialize, TS)]
+pub struct IceServerWire {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+    pub expires_at_ms: i64,
 }
 
 impl ServerMessage {
@@ -841,6 +855,7 @@ pub fn typescript() -> String {
         IdentityWire::decl(&config),
         KnockWire::decl(&config),
         ParticipantWire::decl(&config),
+        IceServerWire::decl(&config),
         StandingWire::decl(&config),
         ServerMessage::decl(&config),
     ];
