@@ -17,8 +17,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
+  bookMeeting,
   bootstrapAdmin,
   enrolAdviser,
+  knockAtMeeting,
   killServer,
   launchBrowser,
   newContext,
@@ -45,18 +47,10 @@ describe("end-to-end encrypted chat: members only, nothing readable on the serve
   let waiting;
   let meetingId;
 
-  /** A customer's page through consent and device check to the lobby, as `name`. */
+  /** A customer in a fresh browser context, through consent and device check to the lobby. */
   async function knock(name) {
     const watched = await openWatchedPage(await newContext(browser, baseUrl, "sv-SE"));
-    const page = watched.page;
-    await page.goto(`/m/${meetingId}`);
-    await page.getByLabel(/Genomföra mötet/).check();
-    await page.getByRole("button", { name: "Fortsätt" }).click();
-    await page.locator("#device-result").getByText("Kameran och mikrofonen fungerar.").waitFor();
-    await page.getByRole("button", { name: "Fortsätt" }).click();
-    await page.getByLabel("Ditt namn").fill(name);
-    await page.getByRole("button", { name: "Knacka på" }).click();
-    await page.locator("#waiting-status").waitFor();
+    await knockAtMeeting(watched.page, meetingId, name);
     return watched;
   }
 
@@ -84,14 +78,7 @@ describe("end-to-end encrypted chat: members only, nothing readable on the serve
       browser = await launchBrowser({ media: true });
       adviser = await enrolAdviser(browser, baseUrl, bootstrap, { email: "rut.radgivare@example.se", name: "Rut Rådgivare", password });
       await adviser.page.locator("table.sessions tbody tr").first().waitFor();
-      const session = await (await adviser.page.request.get("/api/v1/session")).json();
-      const now = Date.now();
-      const booked = await adviser.page.request.post("/api/v1/meetings", {
-        headers: { "X-CSRF-Token": session.csrf_token },
-        data: { title: "Krypterat samtal", starts_at_ms: now - 60_000, ends_at_ms: now + 3_600_000, passcode: null },
-      });
-      assert.equal(booked.status(), 201, await booked.text());
-      meetingId = (await booked.json()).id;
+      meetingId = await bookMeeting(adviser.page, { title: "Krypterat samtal" });
     },
     { timeout: serverStartTimeoutMs + 90_000 },
   );

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
+  bookMeeting,
   bootstrapAdmin,
   customerIdpEnv,
   enrolAdviser,
@@ -181,14 +182,7 @@ describe("identity proof in a meeting's join flow: e-ID, then a returning custom
     await page.getByLabel("E-postadress").waitFor();
 
     // A second meeting takes the passcode or an identity proof; she uses neither code nor e-ID.
-    const session = await (await adviser.page.request.get("/api/v1/session")).json();
-    const now = Date.now();
-    const booked = await adviser.page.request.post("/api/v1/meetings", {
-      headers: { "X-CSRF-Token": session.csrf_token },
-      data: { title: "Uppföljning", starts_at_ms: now - 60_000, ends_at_ms: now + 3_600_000, passcode, identity_proof: true },
-    });
-    assert.equal(booked.status(), 201, await booked.text());
-    const second = (await booked.json()).id;
+    const second = await bookMeeting(adviser.page, { title: "Uppföljning", passcode, identityProof: true });
 
     await toCredential(second);
     await page.getByLabel("Mötets kod").waitFor();

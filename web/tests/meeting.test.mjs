@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
+  bookMeeting,
   bootstrapAdmin,
   delay,
   receivedMail,
@@ -52,18 +53,6 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
   let meetingId;
   let sink;
   let mailDir;
-
-  /** Books a meeting through the API as the adviser; returns its id. */
-  async function book(page, { startsInMs = -60_000, lengthMs = 3_600_000, code = passcode } = {}) {
-    const session = await (await page.request.get("/api/v1/session")).json();
-    const now = Date.now();
-    const response = await page.request.post("/api/v1/meetings", {
-      headers: { "X-CSRF-Token": session.csrf_token },
-      data: { title: "Bolånesamtal", starts_at_ms: now + startsInMs, ends_at_ms: now + startsInMs + lengthMs, passcode: code },
-    });
-    assert.equal(response.status(), 201, await response.text());
-    return (await response.json()).id;
-  }
 
   /** A customer's page at `link` (the meeting's by default), through consent, to the passcode. */
   async function toPasscode(context, link = `/m/${meetingId}`) {
@@ -242,7 +231,7 @@ describe("a meeting in Chromium: join by link, lobby, admission and host control
   });
 
   it("refuses a link outside its time", { timeout: testTimeoutMs }, async () => {
-    const tomorrow = await book(adviser.page, { startsInMs: 24 * 3_600_000 });
+    const tomorrow = await bookMeeting(adviser.page, { passcode, startsInMs: 24 * 3_600_000 });
     const early = await openWatchedPage(await newContext(browser, baseUrl, "sv-SE"));
     await early.page.goto(`/m/${tomorrow}`);
     await early.page.getByText("Länken gäller inte just nu. Kontrollera tiden i din inbjudan.").waitFor();

@@ -405,3 +405,33 @@ export async function enrolAdviser(browser, baseUrl, bootstrap, { email, name, p
   await enrol(adviser.page, password);
   return adviser;
 }
+
+/**
+ * Books a meeting through the API as the signed-in adviser of `page`; resolves with its id. The
+ * window starts `startsInMs` from now (a minute ago by default) and lasts `lengthMs`.
+ */
+export async function bookMeeting(page, { title = "Bolånesamtal", passcode = null, identityProof = false, startsInMs = -60_000, lengthMs = 3_600_000 } = {}) {
+  const session = await (await page.request.get("/api/v1/session")).json();
+  const now = Date.now();
+  const response = await page.request.post("/api/v1/meetings", {
+    headers: { "X-CSRF-Token": session.csrf_token },
+    data: { title, starts_at_ms: now + startsInMs, ends_at_ms: now + startsInMs + lengthMs, passcode, identity_proof: identityProof },
+  });
+  assert.equal(response.status(), 201, await response.text());
+  return (await response.json()).id;
+}
+
+/**
+ * A customer's page at a meeting that needs no passcode, through consent and the device check
+ * (fake camera and microphone) to knocking as `name`, in Swedish; resolves once they wait.
+ */
+export async function knockAtMeeting(page, meetingId, name) {
+  await page.goto(`/m/${meetingId}`);
+  await page.getByLabel(/Genomföra mötet/).check();
+  await page.getByRole("button", { name: "Fortsätt" }).click();
+  await page.locator("#device-result").getByText("Kameran och mikrofonen fungerar.").waitFor();
+  await page.getByRole("button", { name: "Fortsätt" }).click();
+  await page.getByLabel("Ditt namn").fill(name);
+  await page.getByRole("button", { name: "Knacka på" }).click();
+  await page.locator("#waiting-status").waitFor();
+}

@@ -16,10 +16,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
+  bookMeeting,
   bootstrapAdmin,
   delay,
   enrolAdviser,
   killServer,
+  knockAtMeeting,
   launchBrowser,
   newContext,
   openWatchedPage,
@@ -142,14 +144,7 @@ describe("TURN REST credentials against a real coturn", () => {
       browser = await launchBrowser({ media: true });
       adviser = await enrolAdviser(browser, baseUrl, bootstrap, { email: "rut.radgivare@example.se", name: "Rut Rådgivare", password });
       await adviser.page.locator("table.sessions tbody tr").first().waitFor();
-      const session = await (await adviser.page.request.get("/api/v1/session")).json();
-      const now = Date.now();
-      const booked = await adviser.page.request.post("/api/v1/meetings", {
-        headers: { "X-CSRF-Token": session.csrf_token },
-        data: { title: "Reläsamtal", starts_at_ms: now - 60_000, ends_at_ms: now + 3_600_000, passcode: null },
-      });
-      assert.equal(booked.status(), 201, await booked.text());
-      meetingId = (await booked.json()).id;
+      meetingId = await bookMeeting(adviser.page, { title: "Reläsamtal" });
     },
     { timeout: serverStartTimeoutMs + 90_000 },
   );
@@ -188,14 +183,7 @@ describe("TURN REST credentials against a real coturn", () => {
   it("gives no credentials to someone waiting in the lobby", { timeout: testTimeoutMs }, async () => {
     const guest = await openWatchedPage(await newContext(browser, baseUrl, "sv-SE"));
     watchIceServers(guest.page, "guest");
-    await guest.page.goto(`/m/${meetingId}`);
-    await guest.page.getByLabel(/Genomföra mötet/).check();
-    await guest.page.getByRole("button", { name: "Fortsätt" }).click();
-    await guest.page.locator("#device-result").getByText("Kameran och mikrofonen fungerar.").waitFor();
-    await guest.page.getByRole("button", { name: "Fortsätt" }).click();
-    await guest.page.getByLabel("Ditt namn").fill("Karin Kund");
-    await guest.page.getByRole("button", { name: "Knacka på" }).click();
-    await guest.page.locator("#waiting-status").waitFor();
+    await knockAtMeeting(guest.page, meetingId, "Karin Kund");
     await delay(500);
     assert.equal(received.has("guest"), false);
     await assertClean(guest.page, guest.problems);

@@ -128,6 +128,33 @@ async fn closed(socket: &mut Socket, within: Duration) -> Option<u16> {
     }
 }
 
+/// The meeting's host connects, passes the device check and enters (no lobby for the host);
+/// returns the socket and the `admitted` message with the meeting as the host sees it.
+async fn host_enters(
+    server: &Running,
+    host: &Client<'_>,
+    meeting: &str,
+) -> (Socket, serde_json::Value) {
+    let mut socket = connect(server, host, meeting, &origin(server))
+        .await
+        .unwrap();
+    let welcome = expect(&mut socket, "welcome").await;
+    assert_eq!(welcome["standing"]["step"], "device", "{welcome}");
+    send(
+        &mut socket,
+        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
+    )
+    .await;
+    expect(&mut socket, "join_step").await;
+    send(
+        &mut socket,
+        serde_json::json!({ "type": "enter", "name": "Ada Adviser" }),
+    )
+    .await;
+    let entered = expect(&mut socket, "admitted").await;
+    (socket, entered)
+}
+
 /// A customer who joins by link and goes through consent, passcode and device check.
 async fn guest_to_device_check<'a>(
     server: &'a Running,
@@ -275,21 +302,7 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     assert_eq!(resumed["you"], karin);
 
     // The host enters and sees the knock, with a risk signal from the wrong passcode.
-    let mut host_socket = connect(&server, &ada, &id, &origin(&server)).await.unwrap();
-    let welcome = expect(&mut host_socket, "welcome").await;
-    assert_eq!(welcome["standing"]["step"], "device", "{welcome}");
-    send(
-        &mut host_socket,
-        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
-    )
-    .await;
-    expect(&mut host_socket, "join_step").await;
-    send(
-        &mut host_socket,
-        serde_json::json!({ "type": "enter", "name": "Ada Adviser" }),
-    )
-    .await;
-    let entered = expect(&mut host_socket, "admitted").await;
+    let (mut host_socket, entered) = host_enters(&server, &ada, &id).await;
     let lobby = entered["standing"]["lobby"].as_array().unwrap();
     assert_eq!(lobby.len(), 1, "{entered}");
     assert_eq!(lobby[0]["name_given"], "Karin Kund");
@@ -732,20 +745,7 @@ async fn a_customer_proves_who_she_is_with_her_e_id_in_the_join_flow() {
     expect(&mut karin_socket, "waiting").await;
 
     // The host sees who knocks: the name she gave, and the identity her e-ID proved, masked.
-    let mut host_socket = connect(&server, &ada, &id, &origin(&server)).await.unwrap();
-    expect(&mut host_socket, "welcome").await;
-    send(
-        &mut host_socket,
-        serde_json::json!({ "type": "device", "browser": "Chromium 156", "device": "Linux laptop", "supported": true }),
-    )
-    .await;
-    expect(&mut host_socket, "join_step").await;
-    send(
-        &mut host_socket,
-        serde_json::json!({ "type": "enter", "name": "Ada Adviser" }),
-    )
-    .await;
-    let entered = expect(&mut host_socket, "admitted").await;
+    let (host_socket, entered) = host_enters(&server, &ada, &id).await;
     let lobby = entered["standing"]["lobby"].as_array().unwrap();
     assert_eq!(lobby.len(), 1, "{entered}");
     assert_eq!(lobby[0]["name_given"], "Karin");
