@@ -191,6 +191,23 @@ pub enum RemovalReason {
     Failed,
 }
 
+/// Counters since the SFU started, for metrics and the benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams given to [`Sfu::handle_datagram`].
+    pub datagrams_received: u64,
+    /// Datagrams that no participant accepted (dropped).
+    pub datagrams_unclaimed: u64,
+    /// [`Output::Transmit`]s handed out.
+    pub datagrams_sent: u64,
+    /// RTP packets written into a subscriber's stream (one per packet and subscriber).
+    pub packets_forwarded: u64,
+    /// Key-frame requests passed on to a publisher.
+    pub keyframe_requests_relayed: u64,
+    /// Key-frame requests dropped by the rate limit.
+    pub keyframe_requests_limited: u64,
+}
+
 /// The sans-IO SFU. See the module documentation.
 pub struct Sfu {
     config: CoreConfig,
@@ -207,6 +224,7 @@ pub struct Sfu {
     now: Instant,
     /// Reused between calls so forwarding does not allocate per datagram.
     happenings: Vec<Happening>,
+    stats: Stats,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -232,6 +250,7 @@ impl Sfu {
             queue: VecDeque::new(),
             now,
             happenings: Vec::new(),
+            stats: Stats::default(),
         }
     }
 
@@ -433,7 +452,9 @@ impl Sfu {
         bytes: &[u8],
     ) {
         self.now = now;
+        self.stats.datagrams_received += 1;
         let Ok(contents) = DatagramRecv::try_from(bytes) else {
+            self.stats.datagrams_unclaimed += 1;
             return;
         };
         let input = Input::Receive(
@@ -446,6 +467,7 @@ impl Sfu {
             },
         );
         let Some(key) = self.demultiplex(from, &input) else {
+            self.stats.datagrams_unclaimed += 1;
             return;
         };
         let Some(participant) = self.participant_mut(key) else {
@@ -500,6 +522,9 @@ impl Sfu {
     pub fn poll_output(&mut self) -> Output {
         loop {
             if let Some(queued) = self.queue.pop_front() {
+                if matches!(queued.output, Output::Transmit(_)) {
+                    self.stats.datagrams_sent += 1;
+                }
                 return queued.output;
             }
             // Subscribers that were written to are polled once per batch of input rather than
@@ -518,6 +543,11 @@ impl Sfu {
     /// Participants over all rooms.
     pub fn participant_count(&self) -> usize {
         self.participant_count
+    }
+
+    /// Counters since the start.
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     /// Makes the next call into `participant`'s `Rtc` panic, to test that a panicking
@@ -760,6 +790,7 @@ impl Sfu {
             });
             match written {
                 Ok(true) => {
+                    self.stats.packets_forwarded += 1;
                     if !subscriber.dirty {
                         subscriber.dirty = true;
                         self.dirty.push(Key {
@@ -819,7 +850,11 @@ impl Sfu {
         let Some(track) = publisher.published.iter_mut().find(|t| t.mid == mid) else {
             return;
         };
-        if track.kind.media_kind() != MediaKind::Video || !track.keyframe_requests.allow(now) {
+        if track.kind.media_kind() != MediaKind::Video {
+            return;
+        }
+        if !track.keyframe_requests.allow(now) {
+            self.stats.keyframe_requests_limited += 1;
             return;
         }
         let requested = publisher.guard(|p| {
@@ -831,7 +866,10 @@ impl Sfu {
             }
         });
         match requested {
-            Ok(()) => self.mark_dirty(key),
+            Ok(()) => {
+                self.stats.keyframe_requests_relayed += 1;
+                self.mark_dirty(key);
+            }
             Err(Panicked) => {
                 self.remove_key(key, Some(RemovalReason::Panicked));
             }

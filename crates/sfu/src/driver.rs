@@ -17,7 +17,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    CoreConfig, Event, Limits, Output, Sfu, Transmit, DEFAULT_CONNECT_TIMEOUT,
+    CoreConfig, Event, Limits, Output, Sfu, Stats, Transmit, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_KEYFRAME_REQUEST_INTERVAL,
 };
 use crate::error::SfuError;
@@ -269,6 +269,9 @@ impl SfuDriver {
             } => {
                 let _ = reply.send(self.core.set_forwarding(room, participant, kind, forward));
             }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.core.stats());
+            }
             Command::DangerPanic {
                 room,
                 participant,
@@ -368,6 +371,11 @@ impl SfuHandle {
         .await
     }
 
+    /// The core's counters.
+    pub async fn stats(&self) -> Result<Stats, SfuError> {
+        self.ask(|reply| Command::Stats { reply }).await
+    }
+
     /// Test hook: the next call into `participant`'s connection panics. See
     /// [`Sfu::danger_panic_on_next_call_for_tests`].
     pub async fn danger_panic_on_next_call_for_tests(
@@ -435,6 +443,9 @@ enum Command {
         forward: bool,
         reply: oneshot::Sender<bool>,
     },
+    Stats {
+        reply: oneshot::Sender<Stats>,
+    },
     DangerPanic {
         room: RoomId,
         participant: ParticipantId,
@@ -451,6 +462,7 @@ impl std::fmt::Debug for Command {
             Command::Remove { .. } => "Remove",
             Command::RemoveRoom { .. } => "RemoveRoom",
             Command::SetForwarding { .. } => "SetForwarding",
+            Command::Stats { .. } => "Stats",
             Command::DangerPanic { .. } => "DangerPanic",
         };
         formatter.write_str(name)

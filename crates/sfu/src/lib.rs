@@ -33,8 +33,8 @@ mod ids;
 mod limiter;
 
 pub use crate::core::{
-    CoreConfig, Event, Limits, Output, RemovalReason, Sfu, Transmit, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_KEYFRAME_REQUEST_INTERVAL,
+    CoreConfig, Event, Limits, Output, RemovalReason, Sfu, Stats, Transmit,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEYFRAME_REQUEST_INTERVAL,
 };
 pub use driver::{spawn, SfuConfig, SfuDriver, SfuHandle};
 pub use error::SfuError;

@@ -114,14 +114,8 @@ pub struct Client {
 impl Client {
     /// A client that will publish `tracks`, and its offer.
     pub fn new(id: u64, tracks: &[TrackKind]) -> (Client, String) {
-        let now = Instant::now();
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_nonblocking(true).unwrap();
-        let local = socket.local_addr().unwrap();
-        let mut rtc = RtcConfig::new().set_rtp_mode(true).build(now);
-        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
-        let mut changes = rtc.sdp_api();
-        let mut published = Vec::new();
+        let mut client = Client::answerer(id);
+        let mut changes = client.rtc.sdp_api();
         for &kind in tracks {
             let mid = changes.add_media(
                 kind.media_kind(),
@@ -130,15 +124,27 @@ impl Client {
                 Some(kind.label().to_string()),
                 None,
             );
-            published.push((kind, mid));
+            client.published.push((kind, mid));
         }
         let (offer, pending) = changes.apply().unwrap();
-        let client = Client {
+        client.pending = Some(pending);
+        (client, offer.to_sdp_string())
+    }
+
+    /// A client that publishes nothing and only answers offers (the benchmark's direct peer).
+    pub fn answerer(id: u64) -> Client {
+        let now = Instant::now();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let local = socket.local_addr().unwrap();
+        let mut rtc = RtcConfig::new().set_rtp_mode(true).build(now);
+        rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+        Client {
             id,
             rtc,
             socket,
-            pending: Some(pending),
-            published,
+            pending: None,
+            published: Vec::new(),
             counters: HashMap::new(),
             received: Vec::new(),
             keyframe_requests: Vec::new(),
@@ -148,8 +154,7 @@ impl Client {
             dropped: 0,
             next_timeout: now,
             buffer: vec![0; 2048],
-        };
-        (client, offer.to_sdp_string())
+        }
     }
 
     pub fn accept_answer(&mut self, answer: &str) {
