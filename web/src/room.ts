@@ -9,9 +9,10 @@
 //! (`mls/group.ts`), which the server relays without being able to read; beside it the group's
 //! safety code, which participants compare aloud.
 //!
-//! What this module deliberately does not do yet: media. The video tiles go in the region marked
-//! for them; a screen share is captured locally so that sharing rights can be granted and
-//! revoked, and stops the moment the server says so.
+//! Audio and video go through the server's media relay (`media/call.ts`), SFrame-encrypted with
+//! the keys of the group's current epoch; each participant gets a tile, which says when its video
+//! cannot be decrypted. A screen share is captured locally, sent on the call's screen track while
+//! the server allows it, and stops the moment the server says so.
 
 import { fetchSession } from "./api";
 import { element, Localized, type Message } from "./dom";
@@ -21,6 +22,7 @@ import type { KnockWire, ParticipantWire, ServerEnvelope, StandingWire } from ".
 import type { Lang, MessageKey } from "./i18n";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { meetingIdOf, paths } from "./router";
+import { MeetingCall, type MediaServerMessage, type TrackLabel } from "./media/call";
 import { MeetingGroup, type GroupView, type MlsServerMessage } from "./mls/group";
 import { describeDevice, Signalling, type ConnectionState } from "./signalling";
 
@@ -89,6 +91,11 @@ export class Room {
   readonly #safety = element("p", { class: "safety-code", id: "safety-code", "aria-live": "polite" });
   /** TURN relays for the media connection (the server sends them on entering). */
   #iceServers: RTCIceServer[] = [];
+  #call: MeetingCall | null = null;
+  #camera: MediaStream | null = null;
+  #statsTimer: ReturnType<typeof setInterval> | null = null;
+  #disposed = false;
+  readonly #tiles = element("div", { class: "tiles", id: "media-tiles" });
 
   constructor(texts: Localized, signalling: Signalling, meetingId: string, standing: InMeeting, ended: (ending: Ending) => void) {
     this.#texts = texts;
@@ -99,6 +106,7 @@ export class Room {
       changed: (view) => {
         this.#groupView = view;
         this.#texts.apply();
+        void this.#installKeys();
       },
       chat: (from, text) => this.#chatLine(from, text),
       refused: (what) => this.#alert.show({ key: what === "planted_add" ? "mlsPlantedAddRefused" : "mlsUnreadable" }),
@@ -148,7 +156,7 @@ export class Room {
       "section",
       { class: "media-region", "aria-labelledby": "room-media-heading" },
       texts.text(element("h2", { id: "room-media-heading" }), "mediaTitle"),
-      texts.text(element("p", { class: "hint" }), "mediaPending"),
+      this.#tiles,
       this.#preview,
     );
     const chat = element(
@@ -178,6 +186,7 @@ export class Room {
     );
     this.#load(standing);
     this.#group.start(standing.you.role === "host");
+    void this.#startMedia();
   }
 
   /** The relays the media connection may use. */
@@ -194,6 +203,10 @@ export class Room {
   handle(message: ServerEnvelope): boolean {
     if (message.type.startsWith("mls_")) {
       this.#group.handle(message as MlsServerMessage);
+      return true;
+    }
+    if (message.type === "media_answer" || message.type === "media_offer") {
+      this.#call?.handle(message as MediaServerMessage);
       return true;
     }
     switch (message.type) {
@@ -267,8 +280,114 @@ export class Room {
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.#stopLocalShare(false);
     this.#group.close();
+    this.#call?.close();
+    this.#call = null;
+    for (const track of this.#camera?.getTracks() ?? []) track.stop();
+    this.#camera = null;
+    if (this.#statsTimer !== null) clearInterval(this.#statsTimer);
+  }
+
+  /** Camera and microphone on, then the encrypted call through the media relay. */
+  async #startMedia(): Promise<void> {
+    let camera: MediaStream;
+    try {
+      camera = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    } catch {
+      this.#alert.show({ key: "deviceFailed" });
+      return;
+    }
+    if (this.#disposed) {
+      for (const track of camera.getTracks()) track.stop();
+      return;
+    }
+    this.#camera = camera;
+    const own = this.#tile(this.#you, "camera");
+    const video = own.querySelector("video");
+    if (video) {
+      video.muted = true;
+      video.srcObject = camera;
+    }
+    try {
+      this.#call = await MeetingCall.start(this.#iceServers, camera, (message) => this.#signalling.send(message), {
+        remote: (person, label, track) => this.#remoteTrack(person, label, track),
+      });
+    } catch (error) {
+      logIfUnexpected("the media connection failed", error);
+      this.#alert.show({ key: "mediaFailed" });
+      return;
+    }
+    if (this.#disposed) {
+      this.#call.close();
+      return;
+    }
+    await this.#installKeys();
+    this.#statsTimer = setInterval(() => void this.#readStats(), 1000);
+  }
+
+  /** The group's current epoch keys into the media encryption. */
+  async #installKeys(): Promise<void> {
+    const call = this.#call;
+    if (call === null) return;
+    const install = await this.#group.epochInstall();
+    if (install !== null) await call.installEpoch(install);
+  }
+
+  #remoteTrack(person: number, label: TrackLabel, track: MediaStreamTrack): void {
+    if (label === "audio") {
+      const audio = element("audio", { autoplay: "", "data-person": String(person) });
+      audio.srcObject = new MediaStream([track]);
+      this.#tiles.append(audio);
+      track.addEventListener("ended", () => audio.remove());
+      return;
+    }
+    const tile = this.#tile(person, label);
+    const video = tile.querySelector("video");
+    if (video) video.srcObject = new MediaStream([track]);
+  }
+
+  /** The tile of `person`'s camera or screen, made on first use. */
+  #tile(person: number, label: TrackLabel): HTMLElement {
+    const existing = this.#tiles.querySelector<HTMLElement>(`figure[data-person="${person}"][data-label="${label}"]`);
+    if (existing) return existing;
+    const caption = element("figcaption", {});
+    const name = this.#roster.get(person)?.name;
+    this.#texts.bind((t) => (caption.textContent = person === this.#you ? t("lobbyYou") : (name ?? t("chatUnknownSender"))));
+    const tile = element(
+      "figure",
+      { class: "tile", "data-person": String(person), "data-label": label, "data-frames-decoded": "0" },
+      element("video", { autoplay: "", playsinline: "", muted: "" }),
+      caption,
+    );
+    // A screen tile shows only while frames of a share arrive.
+    tile.hidden = label === "screen";
+    this.#tiles.append(tile);
+    return tile;
+  }
+
+  /** Frames decoded per tile and the encryption's counters, shown on the tiles. */
+  async #readStats(): Promise<void> {
+    const call = this.#call;
+    if (call === null) return;
+    const stats = await call.stats();
+    for (const [name, frames] of Object.entries(stats.framesDecoded)) {
+      const [person, label] = name.split(":");
+      const tile = this.#tiles.querySelector<HTMLElement>(`figure[data-person="${person}"][data-label="${label}"]`);
+      if (tile === null) continue;
+      if (label === "screen" && frames !== Number(tile.dataset.framesDecoded)) tile.hidden = false;
+      else if (label === "screen") tile.hidden = true;
+      tile.dataset.framesDecoded = String(frames);
+    }
+    for (const [name, samples] of Object.entries(stats.samplesReceived)) {
+      const audio = this.#tiles.querySelector<HTMLElement>(`audio[data-person="${name.split(":")[0]}"]`);
+      if (audio) audio.dataset.samplesReceived = String(samples);
+    }
+    const failed = Object.values(stats.sframe.vp8.decryptFailed).reduce((sum, count) => sum + count, 0);
+    this.#tiles.dataset.decrypted = String(stats.sframe.vp8.decrypted + stats.sframe.opus.decrypted);
+    this.#tiles.dataset.decryptFailed = String(failed);
+    this.#tiles.dataset.encrypted = String(stats.sframe.vp8.encrypted + stats.sframe.opus.encrypted);
   }
 
   /** One line of the encrypted chat: who (from the roster) and what. */
@@ -520,6 +639,7 @@ export class Room {
     this.#share = stream;
     this.#preview.srcObject = stream;
     this.#preview.hidden = false;
+    await this.#call?.shareScreen(stream.getVideoTracks()[0] ?? null);
     for (const track of stream.getTracks()) {
       // The browser's own "stop sharing" button.
       track.addEventListener("ended", () => {
@@ -537,6 +657,7 @@ export class Room {
     const stream = this.#share;
     if (stream === null) return;
     this.#share = null;
+    void this.#call?.shareScreen(null);
     for (const track of stream.getTracks()) track.stop();
     this.#preview.srcObject = null;
     this.#preview.hidden = true;

@@ -126,7 +126,11 @@ describe("the browser's MLS client against a raw ts-mls host and a rogue server"
     assert.equal(joined.safetyCode, mls.safetyCode(hostState.keySchedule.epochAuthenticator));
     assert.match(joined.safetyCode, /^\d{4} \d{4} \d{4}$/);
     const hostKey = await mlsExporter(hostState.keySchedule.exporterSecret, "SFrame 1.0 Base Key", new Uint8Array(0), 16, impl);
-    assert.deepEqual((await customer.group.sframeBaseKey()).key, hostKey);
+    const install = await customer.group.epochInstall();
+    assert.deepEqual(install.baseKey, hostKey);
+    assert.equal(install.epoch, 1n);
+    assert.equal(install.ownIndex, 1, "the customer sits at leaf 1, after the host");
+    assert.deepEqual([...install.memberIndices].sort(), [0, 1]);
 
     // Chat both ways, with the real sender.
     let sentChat;

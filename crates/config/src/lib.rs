@@ -35,6 +35,7 @@ pub struct Config {
     pub customer_idp: CustomerIdp,
     pub smtp: Smtp,
     pub turn: Turn,
+    pub media: Media,
     pub log: Log,
 }
 
@@ -266,6 +267,19 @@ section! {
 }
 
 section! {
+    /// The media relay (SFU): one UDP socket that carries every meeting's audio and video, as
+    /// SFrame ciphertext it cannot read. By default it listens on loopback only, so media works
+    /// for browsers on this machine (the demo) and nowhere else until it is set up.
+    struct Media in "media" {
+        /// UDP address to listen on, for example `0.0.0.0:3479` (port 0 picks a free one).
+        udp_listen: String = String::from("127.0.0.1:0"),
+        /// The address browsers reach that socket at (the ICE candidate). Required when
+        /// `udp_listen` is an unspecified address such as `0.0.0.0`.
+        public_ip: Option<String> = None,
+    }
+}
+
+section! {
     /// TURN relays (coturn with `use-auth-secret`) for participants whose network blocks UDP to
     /// the media relay. Off unless `urls` is set. Everyone admitted to a meeting is given
     /// credentials of the TURN REST scheme: a user name holding the expiry time and an HMAC-SHA1
@@ -290,6 +304,42 @@ section! {
         format: LogFormat = LogFormat::Human,
         /// Filter in `tracing` syntax, for example `info` or `info,store=debug`.
         level: String = String::from("info"),
+    }
+}
+
+impl Media {
+    /// The socket address to bind and the IP to announce to browsers.
+    pub fn addresses(&self) -> Result<(std::net::SocketAddr, std::net::IpAddr), ConfigError> {
+        let key_error = |key: &str, message: &str| ConfigError::Key {
+            key: format!("media.{key}"),
+            message: message.into(),
+        };
+        let bind: std::net::SocketAddr = self.udp_listen.parse().map_err(|_| {
+            key_error(
+                "udp_listen",
+                "expected an IP address and port, e.g. 0.0.0.0:3479",
+            )
+        })?;
+        let public = match &self.public_ip {
+            Some(text) => text
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| key_error("public_ip", "expected an IP address, e.g. 203.0.113.7"))?,
+            None if bind.ip().is_unspecified() => {
+                return Err(key_error(
+                    "public_ip",
+                    "set the address browsers reach the media relay at when udp_listen is \
+                     0.0.0.0 or [::]",
+                ))
+            }
+            None => bind.ip(),
+        };
+        if public.is_unspecified() {
+            return Err(key_error(
+                "public_ip",
+                "0.0.0.0 is not an address browsers can reach",
+            ));
+        }
+        Ok((bind, public))
     }
 }
 
@@ -429,6 +479,7 @@ impl Config {
             customer_idp: CustomerIdp,
             smtp: Smtp,
             turn: Turn,
+            media: Media,
             log: Log,
         }
         let whole: Whole =
@@ -454,6 +505,7 @@ impl Config {
             customer_idp: whole.customer_idp,
             smtp: whole.smtp,
             turn: whole.turn,
+            media: whole.media,
             log: whole.log,
         };
         config.validate()?;
@@ -578,6 +630,7 @@ impl Config {
         }
         self.smtp.validate()?;
         self.turn.validate()?;
+        self.media.addresses()?;
         if self.vault.kek.is_some() && !is_identifier(&self.vault.kek_id) {
             return Err(key_error(
                 "vault.kek_id",
@@ -601,6 +654,7 @@ impl Config {
             self.customer_idp.effective(),
             self.smtp.effective(),
             self.turn.effective(),
+            self.media.effective(),
             self.log.effective(),
         ]
         .into_iter()
@@ -691,6 +745,7 @@ fn describe() -> Vec<SectionDoc> {
         CustomerIdp::describe(),
         Smtp::describe(),
         Turn::describe(),
+        Media::describe(),
         Log::describe(),
     ]
 }

@@ -403,3 +403,39 @@ fn turn_is_off_by_default_and_needs_its_secret_when_set() {
         assert!(error.contains(expected), "{text}: {error}");
     }
 }
+
+#[test]
+fn the_media_relay_listens_on_loopback_unless_told_where_browsers_reach_it() {
+    let config = Config::load(None, env(&[])).unwrap();
+    let (bind, public) = config.media.addresses().unwrap();
+    assert!(bind.ip().is_loopback());
+    assert_eq!(bind.port(), 0);
+    assert_eq!(public, bind.ip());
+
+    let config = load_text(
+        "[media]\nudp_listen = \"0.0.0.0:3479\"\npublic_ip = \"203.0.113.7\"\n",
+        &[],
+    )
+    .unwrap();
+    let (bind, public) = config.media.addresses().unwrap();
+    assert_eq!(bind.port(), 3479);
+    assert_eq!(public.to_string(), "203.0.113.7");
+
+    for (text, expected) in [
+        (
+            "[media]\nudp_listen = \"0.0.0.0:3479\"\n",
+            "config key `media.public_ip`",
+        ),
+        (
+            "[media]\nudp_listen = \"relay:3479\"\n",
+            "config key `media.udp_listen`",
+        ),
+        (
+            "[media]\nudp_listen = \"0.0.0.0:3479\"\npublic_ip = \"0.0.0.0\"\n",
+            "config key `media.public_ip`",
+        ),
+    ] {
+        let error = load_text(text, &[]).unwrap_err().to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}

@@ -16,8 +16,9 @@ use axum::Router;
 
 use crate::AppState;
 
-/// The Content-Security-Policy of every response. `trusted-types trygg` leaves room for one
-/// named policy should the client ever need one; it needs none today.
+/// The Content-Security-Policy of every response. `trusted-types trygg` allows the client's one
+/// named policy, which only turns the SFrame worker's own URL into a script URL
+/// (`web/src/trusted-types.ts`).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
     media-src 'self' blob:; worker-src 'self' blob:; manifest-src 'self'; form-action 'self'; \

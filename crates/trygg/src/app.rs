@@ -158,9 +158,18 @@ impl Server {
             .await?,
         );
         let sso = Arc::new(crate::sso::SsoService::new(accounts.clone(), &config)?);
+        let (media_bind, media_public) = config.media.addresses()?;
+        let media = sfu::spawn(sfu::SfuConfig::new(media_bind, media_public))
+            .await
+            .with_context(|| format!("cannot open the media relay's UDP socket on {media_bind}"))?;
+        tracing::info!(
+            udp_port = media.0.local_addr().port(),
+            "media relay listening"
+        );
         let live = crate::meetings::live::LiveMeetings::new(
             accounts.clone(),
             crate::turn::Turn::from_config(&config),
+            Some(media),
         );
         let meetings = Arc::new(crate::meetings::MeetingService::new(
             accounts.clone(),

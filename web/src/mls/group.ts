@@ -47,6 +47,7 @@ import {
 import { createGroupInfoWithRatchetTree } from "ts-mls/createCommit.js";
 import { unprotectPrivateMessage } from "ts-mls/messageProtection.js";
 import type { ClientMessage, ServerMessage } from "../generated/signalling";
+import type { EpochInstall } from "../sframe/mls";
 
 /** What the group sends to the delivery service (the `mls_*` client messages). */
 export type MlsClientMessage = Extract<ClientMessage, { type: `mls_${string}` }>;
@@ -219,13 +220,21 @@ export class MeetingGroup {
     return true;
   }
 
-  /** The SFrame base key of the current epoch (RFC 9605 §5.2), for the media. */
-  async sframeBaseKey(): Promise<{ epoch: number; key: Uint8Array } | null> {
+  /**
+   * The current epoch's SFrame keys for the media (RFC 9605 §5.2): the epoch's
+   * `MLS-Exporter("SFrame 1.0 Base Key", "", 16)`, this member's leaf index and every member's.
+   */
+  async epochInstall(): Promise<EpochInstall | null> {
     const state = this.#state;
     const impl = this.#impl;
     if (state === null || impl === null) return null;
-    const key = await mlsExporter(state.keySchedule.exporterSecret, "SFrame 1.0 Base Key", new Uint8Array(0), 16, impl);
-    return { epoch: Number(state.groupContext.epoch), key };
+    const baseKey = await mlsExporter(state.keySchedule.exporterSecret, "SFrame 1.0 Base Key", new Uint8Array(0), 16, impl);
+    return {
+      epoch: state.groupContext.epoch,
+      baseKey,
+      ownIndex: state.privatePath.leafIndex,
+      memberIndices: this.#members(state).map((member) => member.leaf),
+    };
   }
 
   get view(): GroupView | null {

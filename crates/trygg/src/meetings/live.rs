@@ -29,9 +29,15 @@
 //! who is gone) and its participants' MLS messages, and delivers its outboxes over the same
 //! sockets. It sees only MLS framing and ciphertext.
 //!
-//! What this module deliberately does not do: carry media (the SFU consumes the meeting's media
-//! instructions; until it is wired in they have no consumer), or log any message content, name,
-//! passcode or ticket.
+//! Media: with a media relay (`sfu`), someone in the meeting sends their SDP offer over the same
+//! socket and gets the relay's answer; the relay's later offers of other participants' tracks go
+//! to them the same way. The meeting core's media instructions are carried out on the relay at
+//! once: a departure cuts the person off, a host's mute or screen-share revocation stops that
+//! track being forwarded, and nobody's screen is forwarded unless they are sharing with the
+//! host's leave.
+//!
+//! What this module deliberately does not do: log any message content, SDP, name, passcode or
+//! ticket.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,12 +64,15 @@ use store::{ConsentRow, MeetingRow};
 use tokio::sync::{mpsc, oneshot};
 
 use super::throttle::SourceThrottle;
-use super::wire::{self, MeetingInfo, MlsRequest, PurposeView, Request, ServerMessage};
+use super::wire::{
+    self, MediaRequest, MeetingInfo, MlsRequest, PurposeView, Request, ServerMessage,
+};
 use crate::accounts::{internal, random_id, source_key, AccountService, TEAM};
 use crate::clock::now_ms;
 use crate::locks::Locked;
 use crate::sso::verified_identity_of;
 use crate::turn::Turn;
+use sfu::{ParticipantId, RoomId, SfuHandle, TrackKind};
 
 /// Inputs a meeting may have waiting before its participants are asked to slow down.
 const MEETING_QUEUE: usize = 1024;
@@ -90,6 +99,7 @@ pub struct LiveMeetings {
     accounts: Arc<AccountService>,
     shared: Arc<Shared>,
     turn: Option<Arc<Turn>>,
+    media: Option<SfuHandle>,
 }
 
 #[derive(Debug, Default)]
@@ -158,6 +168,8 @@ enum Input {
     SessionEnded {
         connection: u64,
     },
+    /// Something the media relay says about this meeting's room.
+    Media(sfu::Event),
     Cancelled,
 }
 
@@ -174,6 +186,7 @@ impl std::fmt::Debug for Input {
             Input::HasPlace { .. } => "HasPlace",
             Input::ProveIdentity { .. } => "ProveIdentity",
             Input::SessionEnded { .. } => "SessionEnded",
+            Input::Media(_) => "Media",
             Input::Cancelled => "Cancelled",
         })
     }
@@ -211,13 +224,27 @@ fn busy() -> ApiError {
 }
 
 impl LiveMeetings {
-    pub fn new(accounts: Arc<AccountService>, turn: Option<Turn>) -> Arc<LiveMeetings> {
+    /// The live meetings, with the TURN relays and the media relay (its handle and events) if
+    /// there are any.
+    pub fn new(
+        accounts: Arc<AccountService>,
+        turn: Option<Turn>,
+        media: Option<(SfuHandle, mpsc::Receiver<sfu::Event>)>,
+    ) -> Arc<LiveMeetings> {
+        let (media, events) = match media {
+            Some((handle, events)) => (Some(handle), Some(events)),
+            None => (None, None),
+        };
         let live = Arc::new(LiveMeetings {
             accounts,
             shared: Arc::new(Shared::default()),
             turn: turn.map(Arc::new),
+            media,
         });
         tokio::spawn(watch_sessions(Arc::clone(&live)));
+        if let Some(events) = events {
+            tokio::spawn(route_media_events(Arc::clone(&live.shared), events));
+        }
         live
     }
 
@@ -274,6 +301,8 @@ impl LiveMeetings {
             delivery: DeliveryService::new(delivery::Limits::default()),
             group: GroupId::new(row.id.as_bytes().to_vec()),
             turn: self.turn.clone(),
+            media: self.media.clone(),
+            room: room_of(&row.id),
         };
         tokio::spawn(task.run(receiver));
         Ok(handle)
@@ -626,6 +655,34 @@ fn no_place() -> ApiError {
     ApiError::new(401, "no_place", "Open the meeting's link again to join.")
 }
 
+/// The media relay's room of a meeting: the meeting id's 16 bytes.
+fn room_of(meeting_id: &str) -> RoomId {
+    let mut bytes = [0u8; 16];
+    if let Ok(decoded) = hex::decode(meeting_id) {
+        if decoded.len() == 16 {
+            bytes.copy_from_slice(&decoded);
+        }
+    }
+    RoomId::from_bytes(bytes)
+}
+
+/// Hands each of the media relay's events to the meeting whose room it is about.
+async fn route_media_events(shared: Arc<Shared>, mut events: mpsc::Receiver<sfu::Event>) {
+    while let Some(event) = events.recv().await {
+        let room = match &event {
+            sfu::Event::Offer { room, .. }
+            | sfu::Event::Connected { room, .. }
+            | sfu::Event::Removed { room, .. } => *room,
+        };
+        let meeting_id = hex::encode(room.as_bytes());
+        let handle = shared.meetings.locked().get(&meeting_id).cloned();
+        if let Some(handle) = handle {
+            // A meeting too busy to take it loses a relay event, never blocks the relay.
+            let _ = handle.inputs.try_send(Input::Media(event));
+        }
+    }
+}
+
 /// Closes, within [`SESSION_CHECK`], the connections whose session was revoked or expired.
 async fn watch_sessions(live: Arc<LiveMeetings>) {
     let mut interval = tokio::time::interval(SESSION_CHECK);
@@ -697,6 +754,9 @@ struct LiveMeeting {
     group: GroupId,
     /// The TURN relays, if configured.
     turn: Option<Arc<Turn>>,
+    /// The media relay, and this meeting's room on it.
+    media: Option<SfuHandle>,
+    room: RoomId,
 }
 
 impl LiveMeeting {
@@ -780,6 +840,7 @@ impl LiveMeeting {
                 self.checking.remove(&person);
                 let _ = self.command(person, Command::Passcode(verdict)).await;
             }
+            Input::Media(event) => self.media_event(event),
             Input::HasPlace { person, reply } => {
                 let _ = reply.send(self.meeting.standing(person).is_some());
             }
@@ -949,6 +1010,7 @@ impl LiveMeeting {
             }
             Ok(Request::Passcode(passcode)) => self.passcode(person, connection, passcode).await,
             Ok(Request::Mls(request)) => self.mls(person, connection, request).await,
+            Ok(Request::Media(request)) => self.media_request(person, connection, request).await,
             Ok(Request::Command(command)) => {
                 let command = match command {
                     Command::Knock { name, .. } => Command::Knock {
@@ -1180,6 +1242,97 @@ impl LiveMeeting {
         self.flush_mls();
     }
 
+    /// An SDP offer or answer from `person`'s client, for the media relay: only from someone in
+    /// the meeting, and only where there is a relay.
+    async fn media_request(&mut self, person: PersonId, connection: u64, request: MediaRequest) {
+        let refused = |code: &str| ServerMessage::Refused {
+            code: code.to_owned(),
+        };
+        let Some(media) = self.media.clone() else {
+            self.send(connection, &refused("media_unavailable"));
+            return;
+        };
+        let Some(meeting::Standing::InMeeting { you, .. }) = self.meeting.standing(person) else {
+            self.send(connection, &refused("not_in_meeting"));
+            return;
+        };
+        let participant = ParticipantId::from_u64(person.as_u64());
+        match request {
+            MediaRequest::Offer(sdp) => match media.join(self.room, participant, sdp).await {
+                Ok(answer) => {
+                    // The answer goes out before any offer the relay makes this person.
+                    self.send(connection, &ServerMessage::MediaAnswer { sdp: answer });
+                    // What the host decided holds on the relay from the first packet.
+                    let _ = media
+                        .set_forwarding(
+                            self.room,
+                            participant,
+                            TrackKind::Audio,
+                            !you.muted_by_host,
+                        )
+                        .await;
+                    let _ = media
+                        .set_forwarding(self.room, participant, TrackKind::ScreenShare, you.sharing)
+                        .await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the media relay refused an offer");
+                    self.send(connection, &refused("media_refused"));
+                }
+            },
+            MediaRequest::Answer(sdp) => {
+                if let Err(error) = media.accept_answer(self.room, participant, sdp).await {
+                    tracing::warn!(%error, "the media relay refused an answer");
+                    self.send(connection, &refused("media_refused"));
+                }
+            }
+        }
+    }
+
+    /// What the media relay says about someone in this meeting.
+    fn media_event(&mut self, event: sfu::Event) {
+        if let sfu::Event::Offer {
+            participant, sdp, ..
+        } = event
+        {
+            let person = PersonId::from_u64(participant.as_u64());
+            if let Some(connection) = self.people.get(&person).copied() {
+                self.send(connection, &ServerMessage::MediaOffer { sdp });
+            }
+        }
+    }
+
+    /// Carries out one of the meeting core's media decisions on the relay, before anyone is
+    /// told of it.
+    async fn media_instruction(&mut self, instruction: meeting::MediaInstruction) {
+        let Some(media) = self.media.clone() else {
+            return;
+        };
+        let participant = |person: PersonId| ParticipantId::from_u64(person.as_u64());
+        let result = match instruction {
+            meeting::MediaInstruction::Audio { person, forward } => media
+                .set_forwarding(self.room, participant(person), TrackKind::Audio, forward)
+                .await
+                .map(drop),
+            meeting::MediaInstruction::ScreenShare { person, forward } => media
+                .set_forwarding(
+                    self.room,
+                    participant(person),
+                    TrackKind::ScreenShare,
+                    forward,
+                )
+                .await
+                .map(drop),
+            meeting::MediaInstruction::Disconnect { person } => {
+                media.remove(self.room, participant(person)).await.map(drop)
+            }
+            meeting::MediaInstruction::EndSession => media.remove_room(self.room).await.map(drop),
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, "the media relay did not take a meeting's decision");
+        }
+    }
+
     /// Hands every connected person what the delivery service has waiting for them; the rest
     /// waits in its bounded outboxes until they connect again (or leave).
     fn flush_mls(&mut self) {
@@ -1318,9 +1471,7 @@ impl LiveMeeting {
                     );
                 }
                 Effect::Mls(instruction) => self.delivery.authorise(&self.group, instruction),
-                // Consumed by the SFU, which is not wired in yet; the meeting's decisions stand
-                // without it.
-                Effect::Media(_) => {}
+                Effect::Media(instruction) => self.media_instruction(instruction).await,
             }
         }
         self.flush_mls();

@@ -134,7 +134,25 @@ pub enum ClientMessage {
     MlsCannotProcess {
         epoch: u64,
     },
+    /// The client's SDP offer for its connection to the media relay (once, on entering).
+    MediaOffer {
+        sdp: String,
+    },
+    /// The client's answer to the media relay's offer of other participants' tracks.
+    MediaAnswer {
+        sdp: String,
+    },
 }
+
+/// A media negotiation message, for the media relay.
+#[derive(Debug)]
+pub enum MediaRequest {
+    Offer(String),
+    Answer(String),
+}
+
+/// The longest SDP a client may send.
+pub const MAX_SDP: usize = 32 * 1024;
 
 /// An MLS request, decoded: for the delivery service, not the meeting.
 #[derive(Debug)]
@@ -192,6 +210,7 @@ pub enum Request {
     /// Checked against the hash outside the meeting (Argon2), then fed in as its verdict.
     Passcode(String),
     Mls(MlsRequest),
+    Media(MediaRequest),
 }
 
 /// Key packages one client may upload in one message.
@@ -275,6 +294,13 @@ pub fn parse(text: &str) -> Result<Request, Malformed> {
         ClientMessage::MlsCannotProcess { epoch } => {
             return mls(MlsRequest::Input(delivery::Input::CannotProcess { epoch }))
         }
+        ClientMessage::MediaOffer { sdp } | ClientMessage::MediaAnswer { sdp }
+            if sdp.len() > MAX_SDP =>
+        {
+            return Err(Malformed::Value("sdp_too_large"))
+        }
+        ClientMessage::MediaOffer { sdp } => return Ok(Request::Media(MediaRequest::Offer(sdp))),
+        ClientMessage::MediaAnswer { sdp } => return Ok(Request::Media(MediaRequest::Answer(sdp))),
         ClientMessage::Consent {
             notice_version,
             decisions,
@@ -608,6 +634,14 @@ pub enum ServerMessage {
     /// entering the meeting when TURN is configured.
     IceServers {
         servers: Vec<IceServerWire>,
+    },
+    /// The media relay's answer to this client's offer.
+    MediaAnswer {
+        sdp: String,
+    },
+    /// The media relay offers other participants' tracks (or takes some away): answer it.
+    MediaOffer {
+        sdp: String,
     },
 }
 

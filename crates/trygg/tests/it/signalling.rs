@@ -894,3 +894,46 @@ async fn a_source_guessing_across_meetings_is_stopped_everywhere() {
     assert_eq!(throttled, 1);
     assert_audit_intact(dir.path());
 }
+
+/// Media negotiation is only for people in the meeting, and an SDP is bounded: someone still in
+/// the join flow gets no connection to the media relay, and an oversized offer is refused unread.
+#[tokio::test]
+async fn only_people_in_the_meeting_reach_the_media_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_demo(dir.path(), &[]);
+    let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
+    let now = now_ms();
+    let created = ada
+        .send(
+            "POST",
+            "/api/v1/meetings",
+            Some(serde_json::json!({
+                "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
+                "passcode": PASSCODE,
+            })),
+            &[("X-CSRF-Token", csrf.as_str())],
+        )
+        .await;
+    let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    let id = meeting["id"].as_str().unwrap().to_owned();
+    let (_guest, mut socket, _) = guest_to_device_check(&server, &id).await;
+    send(
+        &mut socket,
+        serde_json::json!({ "type": "media_offer", "sdp": "v=0\r\n" }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut socket, "refused").await["code"],
+        "not_in_meeting"
+    );
+    send(
+        &mut socket,
+        serde_json::json!({ "type": "media_offer", "sdp": "a".repeat(40 * 1024) }),
+    )
+    .await;
+    assert_eq!(
+        expect(&mut socket, "refused").await["code"],
+        "sdp_too_large"
+    );
+    server.stop();
+}
