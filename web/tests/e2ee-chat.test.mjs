@@ -19,6 +19,7 @@ import {
   assertClean,
   bookMeeting,
   bootstrapAdmin,
+  delay,
   enrolAdviser,
   knockAtMeeting,
   killServer,
@@ -35,7 +36,7 @@ import {
 
 const admin = { email: "ada.admin@example.se", name: "Ada Admin" };
 const password = "ett långt lösenord för chattestet";
-const secrets = ["hemligt-bolån-4711", "mitt-svar-0815", "efter-borttagningen-1337"];
+const secrets = ["hemligt-bolån-4711", "mitt-svar-0815", "efter-borttagningen-1337", "efter-omladdningen-2048", "ny-grupp-4096"];
 
 describe("end-to-end encrypted chat: members only, nothing readable on the server", () => {
   let server;
@@ -123,6 +124,49 @@ describe("end-to-end encrypted chat: members only, nothing readable on the serve
     for (const secret of secrets.slice(0, 2)) {
       assert.ok(!(await waiting.page.content()).includes(secret), "the waiting person's page has none of the chat");
     }
+  });
+
+  it("takes back a customer whose browser lost the group (a reload): removed and added again", { timeout: testTimeoutMs }, async () => {
+    const host = Number(await adviser.page.locator(".room").getAttribute("data-you"));
+    const karin = Number(await customer.page.locator(".room").getAttribute("data-you"));
+    const members = [host, karin].sort((a, b) => a - b).join(",");
+    const before = await safetyCode(adviser.page, members);
+    // The page keeps the group's state in memory only: after a reload the same place comes back
+    // (the ticket), and the adviser's browser removes her old leaf and adds her again.
+    await customer.page.reload();
+    await customer.page.locator(".room").waitFor();
+    const rejoined = await safetyCode(customer.page, members);
+    assert.ok(rejoined.epoch > before.epoch, "the rejoin is a new epoch");
+    const seenByAdviser = await safetyCode(adviser.page, members);
+    for (let tries = 0; tries < 50 && seenByAdviser.epoch !== rejoined.epoch; tries += 1) {
+      await delay(100);
+      Object.assign(seenByAdviser, await safetyCode(adviser.page, members));
+    }
+    assert.equal(seenByAdviser.code, rejoined.code, "both sides agree again");
+    await send(customer.page, secrets[3]);
+    await adviser.page.locator("#meeting-chat li", { hasText: secrets[3] }).waitFor();
+    assert.ok(!(await customer.page.content()).includes(secrets[0]), "nothing from before the rejoin is readable");
+  });
+
+  it("starts the group afresh when the only host's browser lost it, and both agree again", { timeout: testTimeoutMs }, async () => {
+    const host = Number(await adviser.page.locator(".room").getAttribute("data-you"));
+    const karin = Number(await customer.page.locator(".room").getAttribute("data-you"));
+    const members = [host, karin].sort((a, b) => a - b).join(",");
+    const before = await safetyCode(customer.page, members);
+    await adviser.page.reload();
+    await adviser.page.locator(".room").waitFor();
+    // A new group: the host's browser created it and added the customer again.
+    let again = await safetyCode(adviser.page, members);
+    let seenByCustomer = await safetyCode(customer.page, members);
+    for (let tries = 0; tries < 50 && seenByCustomer.code !== again.code; tries += 1) {
+      await delay(100);
+      again = await safetyCode(adviser.page, members);
+      seenByCustomer = await safetyCode(customer.page, members);
+    }
+    assert.equal(seenByCustomer.code, again.code, "both sides agree on the new group's code");
+    assert.notEqual(again.code, before.code);
+    await send(adviser.page, secrets[4]);
+    await customer.page.locator("#meeting-chat li", { hasText: secrets[4] }).waitFor();
   });
 
   it("shuts a removed customer out: a new epoch, and no further messages", { timeout: testTimeoutMs }, async () => {

@@ -264,6 +264,20 @@ describe("SFrameEpochKeys", () => {
     assert.equal(bob.epochs.currentEpoch, 17n);
   });
 
+  it("starts over when the MLS group starts afresh: earlier keys go at once", async () => {
+    const alice = await participant(0);
+    const bob = await participant(1);
+    await Promise.all([install(alice, 3, 0), install(bob, 3, 0)]);
+    const old = await alice.context.encrypt(hex("0a"));
+    // A new group (the only host lost the old one): epochs begin again, with new secrets.
+    const restart = (member) =>
+      member.epochs.installEpoch({ epoch: 1n, baseKey: secret(99), ownIndex: member.index, memberIndices: members, restart: true }, 10);
+    await Promise.all([restart(alice), restart(bob)]);
+    assert.deepEqual(bob.epochs.acceptedEpochs, [1n], "nothing of the old group stays, not even for a second");
+    assert.deepEqual(await bob.context.decrypt(old), { ok: false, reason: "unknown-key" });
+    assert.equal((await bob.context.decrypt(await alice.context.encrypt(hex("0b")))).ok, true);
+  });
+
   it("removes a member: their next-epoch KID is unknown, others still decrypt", async () => {
     const alice = await participant(0);
     const carol = await participant(2);

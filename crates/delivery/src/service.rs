@@ -375,7 +375,9 @@ impl DeliveryService {
         let state = self.groups.entry(group.clone()).or_default();
         match instruction {
             MlsInstruction::AcceptAdd { person, .. } => {
-                if !state.is_member(person) {
+                // Someone whose leaf is on its way out (a departure, or a client that lost the
+                // group) may be added back once the Remove is committed.
+                if !state.is_current_member(person) {
                     state.admitted.insert(person);
                 }
             }

@@ -17,7 +17,10 @@
 //!
 //! Application messages are JSON in MLS `PrivateMessage`s: `{"kind":"chat","text":...}` or
 //! `{"kind":"admit","person":N}`. Handshake messages are `PublicMessage`s (what the delivery
-//! service reads). Everything is kept in memory only: a reload rejoins by external commit.
+//! service reads). Everything is kept in memory only. A client that loses the group (a reload)
+//! or refuses a commit says it cannot process; the server then has a host-side member remove
+//! its leaf and add it back (`mls_removal_pending`), or, when no other host-side member is in
+//! the group, starts the group afresh (`mls_reset`), which the meeting's host creates again.
 
 import {
   createApplicationMessage,
@@ -32,7 +35,6 @@ import {
   getCiphersuiteFromName,
   getCiphersuiteImpl,
   joinGroup,
-  joinGroupExternal,
   mlsExporter,
   processMessage,
   zeroOutUint8Array,
@@ -130,9 +132,11 @@ interface HeldKeyPackage {
   readonly privatePackage: PrivateKeyPackage;
 }
 
-/** A commit (or the group's creation, or an external rejoin) this client sent and waits to hear won. */
+/** A commit (or the group's creation) this client sent and waits to hear won. */
 interface PendingCommit {
   readonly newState: ClientState;
+  /** Persons whose leaves it removes. */
+  readonly removing: readonly number[];
 }
 
 /** Adding one admitted person: announce in the group, claim a key package, commit. */
@@ -162,6 +166,12 @@ export class MeetingGroup {
   #outbox: AppPayload[] = [];
   #sending: AppPayload | null = null;
   #roster: RosterFacts = { present: new Set(), hostSide: new Set() };
+  /** Members whose leaves must go even though they are here (their browser lost the group). */
+  readonly #mustRemove = new Set<number>();
+  /** Whether this client creates the group (the meeting's host). */
+  #creator = false;
+  /** Whether the group started afresh since the media last took its keys. */
+  #restarted = false;
   /** Adds announced by host-side members, in MLS: committer → persons it may add. */
   #announced = new Map<number, Set<number>>();
   #queue: Promise<void> = Promise.resolve();
@@ -181,6 +191,7 @@ export class MeetingGroup {
    * after a reload; a newcomer waits for the Welcome instead).
    */
   start(createIfHost: boolean): void {
+    this.#creator = createIfHost;
     this.#serial(async () => {
       this.#impl = await ciphersuite();
       await this.#stock(true);
@@ -229,11 +240,14 @@ export class MeetingGroup {
     const impl = this.#impl;
     if (state === null || impl === null) return null;
     const baseKey = await mlsExporter(state.keySchedule.exporterSecret, "SFrame 1.0 Base Key", new Uint8Array(0), 16, impl);
+    const restart = this.#restarted;
+    this.#restarted = false;
     return {
       epoch: state.groupContext.epoch,
       baseKey,
       ownIndex: state.privatePath.leafIndex,
       memberIndices: this.#members(state).map((member) => member.leaf),
+      restart,
     };
   }
 
@@ -281,7 +295,7 @@ export class MeetingGroup {
   async #create(): Promise<void> {
     const own = await this.#keyPackage();
     const state = await createGroup(this.#groupId, own.publicPackage, own.privatePackage, [], this.#impl_);
-    this.#pending = { newState: state };
+    this.#pending = { newState: state, removing: [] };
     this.#send({ type: "mls_create", group_info: toBase64(await this.#groupInfo(state)) });
   }
 
@@ -309,6 +323,7 @@ export class MeetingGroup {
       case "mls_accepted":
         if (this.#pending !== null) {
           this.#state = this.#pending.newState;
+          for (const person of this.#pending.removing) this.#mustRemove.delete(person);
           this.#pending = null;
           if (this.#adding?.stage === "committing") this.#adding = null;
           this.#changed();
@@ -330,7 +345,11 @@ export class MeetingGroup {
         await this.#refused(message.request, message.code);
         break;
       case "mls_removal_pending":
+        for (const person of message.persons) if (person !== this.#me) this.#mustRemove.add(person);
         await this.#act();
+        break;
+      case "mls_reset":
+        await this.#reset();
         break;
       case "mls_key_package":
         await this.#add(message.person, message.key_package);
@@ -347,9 +366,7 @@ export class MeetingGroup {
       case "mls_application":
         await this.#application(message.message);
         break;
-      case "mls_rejoin":
-        await this.#rejoin(message.group_info);
-        break;
+
     }
   }
 
@@ -524,18 +541,19 @@ export class MeetingGroup {
     });
   }
 
-  async #rejoin(groupInfoText: string): Promise<void> {
-    const decoded = decodeMlsMessage(fromBase64(groupInfoText), 0)?.[0];
-    if (decoded?.wireformat !== "mls_group_info") return this.#events.refused("unreadable");
-    const own = await this.#keyPackage();
-    const { publicMessage, newState } = await joinGroupExternal(decoded.groupInfo, own.publicPackage, own.privatePackage, true, this.#impl_);
-    this.#pending = { newState };
-    this.#send({
-      type: "mls_commit",
-      commit: toBase64(encodeMlsMessage({ version: "mls10", wireformat: "mls_public_message", publicMessage })),
-      welcome: null,
-      group_info: toBase64(await this.#groupInfo(newState)),
-    });
+  /** The group starts afresh: forget it, stock key packages again, and (as its creator) create it. */
+  async #reset(): Promise<void> {
+    this.#state = null;
+    this.#restarted = true;
+    this.#pending = null;
+    this.#adding = null;
+    if (this.#sending !== null) this.#outbox.unshift(this.#sending);
+    this.#sending = null;
+    this.#announced.clear();
+    this.#mustRemove.clear();
+    this.#held = [];
+    await this.#stock(true);
+    if (this.#creator) await this.#create();
   }
 
   /** A host-side member's duties: remove who left, then add who is present but not a member. */
@@ -544,10 +562,10 @@ export class MeetingGroup {
     if (state === null || this.#pending !== null || this.#adding !== null || this.#closed) return;
     if (!this.#roster.hostSide.has(this.#me)) return;
     const members = this.#members(state);
-    const gone = members.filter((entry) => !this.#roster.present.has(entry.person) && entry.person !== this.#me);
+    const gone = members.filter((entry) => entry.person !== this.#me && (!this.#roster.present.has(entry.person) || this.#mustRemove.has(entry.person)));
     if (gone.length > 0) {
       const proposals: Proposal[] = gone.map((entry) => ({ proposalType: "remove", remove: { removed: entry.leaf } }));
-      await this.#commit(state, proposals);
+      await this.#commit(state, proposals, gone.map((entry) => entry.person));
       return;
     }
     const inGroup = new Set(members.map((entry) => entry.person));
@@ -568,12 +586,12 @@ export class MeetingGroup {
       return;
     }
     this.#adding.stage = "committing";
-    await this.#commit(state, [{ proposalType: "add", add: { keyPackage: decoded.keyPackage } }]);
+    await this.#commit(state, [{ proposalType: "add", add: { keyPackage: decoded.keyPackage } }], []);
   }
 
-  async #commit(state: ClientState, proposals: Proposal[]): Promise<void> {
+  async #commit(state: ClientState, proposals: Proposal[], removing: readonly number[]): Promise<void> {
     const result = await createCommit({ state, cipherSuite: this.#impl_ }, { extraProposals: proposals, wireAsPublicMessage: true, ratchetTreeExtension: true });
-    this.#pending = { newState: result.newState };
+    this.#pending = { newState: result.newState, removing };
     this.#send({
       type: "mls_commit",
       commit: toBase64(encodeMlsMessage(result.commit)),

@@ -68,6 +68,11 @@ export interface EpochInstall {
   readonly ownIndex: number;
   /** Every member's leaf index in this epoch (this member's may be among them). */
   readonly memberIndices: readonly number[];
+  /**
+   * The MLS group was started afresh (its epochs begin again): every earlier epoch's keys go at
+   * once, and this epoch need not be after the current one.
+   */
+  readonly restart?: boolean;
 }
 
 export interface EpochKeysOptions {
@@ -127,6 +132,9 @@ export class SFrameEpochKeys {
   }
 
   async #install(install: EpochInstall, now: number): Promise<void> {
+    if (install.restart === true) {
+      for (let index = this.#held.length - 1; index >= 0; index -= 1) this.#drop(index);
+    }
     const current = this.currentEpoch;
     if (current !== null && install.epoch <= current) {
       throw new RangeError(`epoch ${install.epoch} is not after the current epoch ${current}`);

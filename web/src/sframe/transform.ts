@@ -247,10 +247,10 @@ function parseRequest(value: unknown): WorkerRequest | null {
     case "stats":
       return { type: "stats", id };
     case "epoch": {
-      const { epoch, baseKey, ownIndex, memberIndices } = message;
+      const { epoch, baseKey, ownIndex, memberIndices, restart } = message;
       if (typeof epoch !== "bigint" || !(baseKey instanceof Uint8Array) || typeof ownIndex !== "number") return null;
       if (!Array.isArray(memberIndices) || !memberIndices.every((member): member is number => typeof member === "number")) return null;
-      return { type: "epoch", id, epoch, baseKey, ownIndex, memberIndices };
+      return { type: "epoch", id, epoch, baseKey, ownIndex, memberIndices, restart: restart === true };
     }
     case "streams": {
       const options = parseTransformOptions(message.options);

@@ -1152,6 +1152,12 @@ impl LiveMeeting {
                     result
                 }
                 _ if !in_meeting => Err(delivery::Refusal::NotMember),
+                MlsRequest::Input(delivery::Input::CannotProcess { .. })
+                    if self.delivery.members(&self.group).contains(&person) =>
+                {
+                    self.mls_recover(person).await;
+                    return;
+                }
                 MlsRequest::Claim { person: whom } => self
                     .delivery
                     .claim_key_package(now_s, &self.group, person, whom)
@@ -1331,6 +1337,108 @@ impl LiveMeeting {
         if let Err(error) = result {
             tracing::error!(%error, "the media relay did not take a meeting's decision");
         }
+    }
+
+    /// A member's browser cannot go on in the group (it lost the group on a reload, or refused a
+    /// commit). ts-mls cannot rejoin by external commit with the GroupInfos Trygg keeps (its
+    /// `external_pub` reading; see docs/security/mls.md), so recovery is remove and re-add: the
+    /// person's leaf must be removed by the next commit and the person may be added again, by a
+    /// host-side member, who is told. If nobody else on the host side is in the group, nobody
+    /// could do that: the group starts afresh, created again by the meeting's host, and everyone
+    /// in the meeting is admitted to it again. Either way the group moves to new keys.
+    async fn mls_recover(&mut self, person: PersonId) {
+        use meeting::{AdmittedBy, MlsInstruction};
+        let members = self.delivery.members(&self.group);
+        let roster = self.meeting.roster();
+        let host_side = |view: &meeting::ParticipantView| view.role.is_host_side();
+        let helpers: Vec<PersonId> = roster
+            .iter()
+            .filter(|view| view.person != person && host_side(view) && view.connected)
+            .map(|view| view.person)
+            .filter(|helper| members.contains(helper))
+            .collect();
+        let mode = if helpers.is_empty() {
+            self.delivery
+                .authorise(&self.group, MlsInstruction::EndGroup);
+            for view in &roster {
+                self.delivery.authorise(
+                    &self.group,
+                    MlsInstruction::AcceptAdd {
+                        person: view.person,
+                        admitted_by: AdmittedBy::HostIdentity,
+                    },
+                );
+                if host_side(view) {
+                    self.delivery.authorise(
+                        &self.group,
+                        MlsInstruction::CommitRights {
+                            person: view.person,
+                            may_commit_adds: true,
+                        },
+                    );
+                }
+            }
+            for view in &roster {
+                if let Some(connection) = self.people.get(&view.person).copied() {
+                    self.send(connection, &ServerMessage::MlsReset);
+                }
+            }
+            "new_group"
+        } else {
+            self.delivery.authorise(
+                &self.group,
+                MlsInstruction::Remove {
+                    person,
+                    departure: meeting::Departure::ConnectionLost,
+                },
+            );
+            self.delivery.authorise(
+                &self.group,
+                MlsInstruction::AcceptAdd {
+                    person,
+                    admitted_by: AdmittedBy::HostIdentity,
+                },
+            );
+            if roster
+                .iter()
+                .any(|view| view.person == person && host_side(view))
+            {
+                self.delivery.authorise(
+                    &self.group,
+                    MlsInstruction::CommitRights {
+                        person,
+                        may_commit_adds: true,
+                    },
+                );
+            }
+            for helper in helpers {
+                if let Some(connection) = self.people.get(&helper).copied() {
+                    self.send(
+                        connection,
+                        &ServerMessage::MlsRemovalPending {
+                            persons: vec![person.as_u64()],
+                        },
+                    );
+                }
+            }
+            if let Some(connection) = self.people.get(&person).copied() {
+                // Its key packages went with its leaf: it stocks new ones to be added with.
+                self.send(connection, &ServerMessage::MlsReplenish { remaining: 0 });
+            }
+            "re_add"
+        };
+        let actor = party(
+            &self.id,
+            &AuditParty::Person {
+                person,
+                identity: None,
+            },
+        );
+        let event = Event::new(now_ms(), actor, "meeting.mls.recovered", Outcome::Success)
+            .detail("meeting", self.id.clone())
+            .detail("mode", mode);
+        self.accounts.record(event).await;
+        self.flush_mls();
     }
 
     /// Hands every connected person what the delivery service has waiting for them; the rest

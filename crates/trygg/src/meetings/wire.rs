@@ -626,10 +626,14 @@ pub enum ServerMessage {
         code: String,
         current_epoch: Option<u64>,
     },
-    /// The group has members who left: the next commit must remove them (any member may).
+    /// The group has members who left, or whose browsers lost the group: the next commit must
+    /// remove them (a host-side client does, then adds back those still here).
     MlsRemovalPending {
         persons: Vec<u64>,
     },
+    /// The group starts afresh (the only host-side member lost it): drop it, stock key packages
+    /// again and wait for the Welcome — or, as the meeting's host, create it.
+    MlsReset,
     /// Relays for this participant's media connections (TURN REST credentials), sent on
     /// entering the meeting when TURN is configured.
     IceServers {
