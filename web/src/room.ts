@@ -28,6 +28,9 @@ import { describeDevice, Signalling, type ConnectionState } from "./signalling";
 
 type InMeeting = Extract<StandingWire, { state: "in_meeting" }>;
 
+/** The User Timing mark of the first decoded frame of another participant's video. */
+export const FIRST_REMOTE_FRAME = "trygg:first-remote-frame";
+
 /** What ended one's time in the meeting, for the closing screen. */
 export type Ending = "removed" | "banned" | "ended" | "left" | "sessionEnded" | "rejected" | "expired" | "lost";
 
@@ -345,7 +348,15 @@ export class Room {
     }
     const tile = this.#tile(person, label);
     const video = tile.querySelector("video");
-    if (video) video.srcObject = new MediaStream([track]);
+    if (video === null) return;
+    video.srcObject = new MediaStream([track]);
+    // When the first frame of anyone else's video is on screen, for the join-time measurement
+    // (User Timing, read by web/bench/join-time.mjs; nothing leaves the browser).
+    if (performance.getEntriesByName(FIRST_REMOTE_FRAME).length === 0) {
+      video.requestVideoFrameCallback(() => {
+        if (performance.getEntriesByName(FIRST_REMOTE_FRAME).length === 0) performance.mark(FIRST_REMOTE_FRAME);
+      });
+    }
   }
 
   /** The tile of `person`'s camera or screen, made on first use. */
