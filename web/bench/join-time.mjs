@@ -7,42 +7,16 @@
 //
 // Usage: TRYGG_BIN=/path/to/trygg node bench/join-time.mjs [runs]   (default 5; prints JSON)
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  bookMeeting,
-  bootstrapAdmin,
-  enrolAdviser,
-  killServer,
-  knockAtMeeting,
-  launchBrowser,
-  newContext,
-  openWatchedPage,
-  startServer,
-  tryggBin,
-} from "../tests/support.mjs";
+import { rm } from "node:fs/promises";
+import { killServer, knockAtMeeting, newContext, openWatchedPage, startWithAdviserAndMeeting } from "../tests/support.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
-const bin = tryggBin();
-const dataDir = await mkdtemp(join(tmpdir(), "trygg-bench-join-"));
-const server = await startServer(bin, dataDir);
-const browser = await launchBrowser({ media: true });
+const { dataDir, server, browser, baseUrl, adviser, meetingId } = await startWithAdviserAndMeeting("trygg-bench-join-", { title: "Mätning" });
 const times = [];
 try {
-  const bootstrap = await bootstrapAdmin(bin, dataDir, { email: "ada.admin@example.se", name: "Ada Admin" });
-  const url = new URL(server.baseUrl);
-  url.hostname = "localhost";
-  const adviser = await enrolAdviser(browser, url.origin, bootstrap, {
-    email: "rut.radgivare@example.se",
-    name: "Rut Rådgivare",
-    password: "ett långt lösenord för mätningen",
-  });
-  await adviser.page.locator("table.sessions tbody tr").first().waitFor();
-  const meetingId = await bookMeeting(adviser.page, { title: "Mätning" });
   await adviser.page.goto(`/meetings/${meetingId}/room`);
 
-  const customer = await openWatchedPage(await newContext(browser, url.origin, "sv-SE"));
+  const customer = await openWatchedPage(await newContext(browser, baseUrl, "sv-SE"));
   await knockAtMeeting(customer.page, meetingId, "Karin Kund");
   await adviser.page.locator("article.knock").getByRole("button", { name: "Släpp in" }).click();
   await customer.page.locator(".room").waitFor();

@@ -11,31 +11,24 @@
 //   TRYGG_BIN=../target/debug/trygg npm test
 
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
-  bookMeeting,
-  bootstrapAdmin,
   delay,
-  enrolAdviser,
   knockAtMeeting,
   killServer,
-  launchBrowser,
   newContext,
   openWatchedPage,
   runTrygg,
   serverStartTimeoutMs,
-  startServer,
+  startWithAdviserAndMeeting,
   stopServer,
   testTimeoutMs,
   tryggBin,
 } from "./support.mjs";
 
-const admin = { email: "ada.admin@example.se", name: "Ada Admin" };
-const password = "ett långt lösenord för chattestet";
 const secrets = ["hemligt-bolån-4711", "mitt-svar-0815", "efter-borttagningen-1337", "efter-omladdningen-2048", "ny-grupp-4096"];
 
 describe("end-to-end encrypted chat: members only, nothing readable on the server", () => {
@@ -69,17 +62,7 @@ describe("end-to-end encrypted chat: members only, nothing readable on the serve
 
   before(
     async () => {
-      const bin = tryggBin();
-      dataDir = await mkdtemp(join(tmpdir(), "trygg-web-e2ee-chat-"));
-      server = await startServer(bin, dataDir);
-      const bootstrap = await bootstrapAdmin(bin, dataDir, admin);
-      const url = new URL(server.baseUrl);
-      url.hostname = "localhost";
-      baseUrl = url.origin;
-      browser = await launchBrowser({ media: true });
-      adviser = await enrolAdviser(browser, baseUrl, bootstrap, { email: "rut.radgivare@example.se", name: "Rut Rådgivare", password });
-      await adviser.page.locator("table.sessions tbody tr").first().waitFor();
-      meetingId = await bookMeeting(adviser.page, { title: "Krypterat samtal" });
+      ({ dataDir, server, browser, baseUrl, adviser, meetingId } = await startWithAdviserAndMeeting("trygg-web-e2ee-chat-", { title: "Krypterat samtal" }));
     },
     { timeout: serverStartTimeoutMs + 90_000 },
   );

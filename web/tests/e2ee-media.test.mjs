@@ -11,29 +11,20 @@
 //   TRYGG_BIN=../target/debug/trygg npm test
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import {
   assertClean,
-  bookMeeting,
-  bootstrapAdmin,
   delay,
-  enrolAdviser,
   killServer,
   knockAtMeeting,
-  launchBrowser,
   newContext,
   openWatchedPage,
   serverStartTimeoutMs,
-  startServer,
+  startWithAdviserAndMeeting,
   testTimeoutMs,
-  tryggBin,
 } from "./support.mjs";
 
-const admin = { email: "ada.admin@example.se", name: "Ada Admin" };
-const password = "ett långt lösenord för bildtestet";
 
 describe("end-to-end encrypted media through the SFU", () => {
   let server;
@@ -75,17 +66,7 @@ describe("end-to-end encrypted media through the SFU", () => {
 
   before(
     async () => {
-      const bin = tryggBin();
-      dataDir = await mkdtemp(join(tmpdir(), "trygg-web-e2ee-media-"));
-      server = await startServer(bin, dataDir);
-      const bootstrap = await bootstrapAdmin(bin, dataDir, admin);
-      const url = new URL(server.baseUrl);
-      url.hostname = "localhost";
-      baseUrl = url.origin;
-      browser = await launchBrowser({ media: true });
-      adviser = await enrolAdviser(browser, baseUrl, bootstrap, { email: "rut.radgivare@example.se", name: "Rut Rådgivare", password });
-      await adviser.page.locator("table.sessions tbody tr").first().waitFor();
-      meetingId = await bookMeeting(adviser.page, { title: "Videosamtal" });
+      ({ dataDir, server, browser, baseUrl, adviser, meetingId } = await startWithAdviserAndMeeting("trygg-web-e2ee-media-", { title: "Videosamtal" }));
     },
     { timeout: serverStartTimeoutMs + 90_000 },
   );

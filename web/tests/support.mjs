@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHmac } from "node:crypto";
@@ -434,4 +435,27 @@ export async function knockAtMeeting(page, meetingId, name) {
   await page.getByLabel("Ditt namn").fill(name);
   await page.getByRole("button", { name: "Knacka på" }).click();
   await page.locator("#waiting-status").waitFor();
+}
+
+/**
+ * `trygg demo` in a fresh data directory (`prefix` names it), Chromium with fake media, and an
+ * enrolled adviser, signed in, who booked a meeting titled `title` that is open now and needs no
+ * passcode. The pages use `https://localhost:PORT` (WebAuthn and WebRTC want a host name).
+ */
+export async function startWithAdviserAndMeeting(prefix, { title = "Bolånesamtal", env = {} } = {}) {
+  const bin = tryggBin();
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  const server = await startServer(bin, dataDir, { env });
+  const bootstrap = await bootstrapAdmin(bin, dataDir, { email: "ada.admin@example.se", name: "Ada Admin" });
+  const url = new URL(server.baseUrl);
+  url.hostname = "localhost";
+  const browser = await launchBrowser({ media: true });
+  const adviser = await enrolAdviser(browser, url.origin, bootstrap, {
+    email: "rut.radgivare@example.se",
+    name: "Rut Rådgivare",
+    password: "ett långt lösenord för mötena",
+  });
+  await adviser.page.locator("table.sessions tbody tr").first().waitFor();
+  const meetingId = await bookMeeting(adviser.page, { title });
+  return { bin, dataDir, server, browser, baseUrl: url.origin, adviser, meetingId };
 }

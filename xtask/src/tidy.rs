@@ -43,6 +43,8 @@ const OWNED_DEPENDENCIES: &[(&str, &[&str])] = &[
     ("openmls", &["delivery"]),
     ("tls_codec", &["delivery"]),
     ("openmls_rust_crypto", &[]),
+    // Only the media relay speaks WebRTC (and brings aws-lc-rs with str0m).
+    ("str0m", &["sfu"]),
     // Binaries report errors with anyhow; libraries have their own error types.
     ("anyhow", &["trygg", "xtask"]),
     ("clap", &["trygg"]),

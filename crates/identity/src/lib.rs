@@ -21,6 +21,8 @@
 //! - [`proof`]: [`proof::MfaVerified`], a value that only a successful second-factor check can
 //!   make, so that "every staff session has MFA" is checked by the compiler where the session is
 //!   issued.
+//! - [`turn`]: time-limited TURN relay credentials (the TURN REST scheme). Defends against relay
+//!   credentials that are stored, shared or valid forever.
 //!
 //! What this crate deliberately does not do: it stores nothing (the store persists hashes, PHC
 //! strings, encrypted TOTP secrets and counters), speaks no protocol (the edge sets cookies and
@@ -40,6 +42,7 @@ pub mod recovery;
 pub mod session;
 pub mod throttle;
 pub mod totp;
+pub mod turn;
 
 pub use proof::{MfaMethod, MfaVerified};
 

@@ -1,16 +1,10 @@
-//! Credentials for the TURN relays (coturn with `use-auth-secret`), in the TURN REST scheme
-//! coturn implements: the user name is `<expiry as Unix seconds>:<user>`, the password the
-//! base64 of HMAC-SHA1 over that user name with the secret shared with coturn. coturn checks
-//! both, so credentials need no store, cannot be stretched past their expiry, and are worthless
-//! without the secret. Everyone admitted to a meeting gets them with the meeting's other
-//! connection facts; nobody else does.
+//! The TURN relays of `[turn]` (coturn with `use-auth-secret`) and the credentials each person in
+//! a meeting gets for them, in the TURN REST scheme ([`identity::turn`] derives them). Everyone
+//! admitted to a meeting gets them with the meeting's other connection facts; nobody else does.
 //!
 //! The user part names only the person's number within a meeting (`p<n>`), never the meeting's
 //! id, which is the secret of its link and would otherwise end up in the relay's logs.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
 use zeroize::Zeroizing;
 
 /// One relay entry for a browser's `RTCPeerConnection`.
@@ -56,38 +50,20 @@ impl Turn {
 
     /// Credentials for `user`, valid from `now_ms` for the configured lifetime.
     pub fn credentials(&self, now_ms: i64, user: &str) -> IceServer {
-        let expires = now_ms / 1000 + self.ttl_secs;
-        let username = format!("{expires}:{user}");
+        let issued =
+            identity::turn::turn_credential(&self.secret, user, now_ms / 1000, self.ttl_secs);
         IceServer {
             urls: self.urls.clone(),
-            credential: rest_password(&self.secret, &username),
-            username,
-            expires_at_ms: expires * 1000,
+            username: issued.username,
+            credential: issued.password,
+            expires_at_ms: issued.expires_at_secs * 1000,
         }
     }
-}
-
-/// The TURN REST password of `username`: base64(HMAC-SHA1(secret, username)).
-fn rest_password(secret: &[u8], username: &str) -> String {
-    // HMAC takes a key of any length.
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(username.as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_password_is_the_rest_schemes_hmac_of_the_user_name() {
-        // Computed independently with Python's hmac module:
-        // base64(hmac.new(b"north-sea-turn-secret", b"1798761600:p7", sha1).digest())
-        assert_eq!(
-            rest_password(b"north-sea-turn-secret", "1798761600:p7"),
-            "iR2g95qMLMGWRpNVgOXgQ9CWg9s="
-        );
-    }
 
     #[test]
     fn credentials_expire_after_the_configured_lifetime_and_name_no_meeting() {

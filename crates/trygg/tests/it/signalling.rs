@@ -128,6 +128,32 @@ async fn closed(socket: &mut Socket, within: Duration) -> Option<u16> {
     }
 }
 
+/// Books a meeting as `host` (whose CSRF token is `csrf`) whose window is open now, with the
+/// given extra fields (`passcode`, `identity_proof`); returns the meeting as the API answers.
+async fn book_meeting(
+    host: &mut Client<'_>,
+    csrf: &str,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    let now = now_ms();
+    let mut body = serde_json::json!({
+        "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let created = host
+        .send(
+            "POST",
+            "/api/v1/meetings",
+            Some(body),
+            &[("X-CSRF-Token", csrf)],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    serde_json::from_slice(&created.body).unwrap()
+}
+
 /// The meeting's host connects, passes the device check and enters (no lobby for the host);
 /// returns the socket and the `admitted` message with the meeting as the host sees it.
 async fn host_enters(
@@ -204,20 +230,7 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     let dir = tempfile::tempdir().unwrap();
     let server = start_demo(dir.path(), &[]);
     let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
-    let now = now_ms();
-    let created = ada
-        .send(
-            "POST",
-            "/api/v1/meetings",
-            Some(serde_json::json!({
-                "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
-                "passcode": PASSCODE,
-            })),
-            &[("X-CSRF-Token", csrf.as_str())],
-        )
-        .await;
-    assert_eq!(created.status, 201);
-    let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    let meeting = book_meeting(&mut ada, &csrf, serde_json::json!({ "passcode": PASSCODE })).await;
     let id = meeting["id"].as_str().unwrap().to_owned();
 
     // Unknown meetings and other sites' pages get no socket; neither does someone without a
@@ -525,22 +538,10 @@ async fn an_idle_connection_costs_the_server_little_memory() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_demo(dir.path(), &[]);
     let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
-    let now = now_ms();
     let mut meetings = Vec::new();
     // A meeting holds at most 64 people; two meetings hold the hundred.
     for _ in 0..2 {
-        let created = ada
-            .send(
-                "POST",
-                "/api/v1/meetings",
-                Some(serde_json::json!({
-                    "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
-                })),
-                &[("X-CSRF-Token", csrf.as_str())],
-            )
-            .await;
-        assert_eq!(created.status, 201);
-        let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+        let meeting = book_meeting(&mut ada, &csrf, serde_json::json!({})).await;
         meetings.push(meeting["id"].as_str().unwrap().to_owned());
     }
     let resident_kib = || {
@@ -629,20 +630,12 @@ async fn a_customer_proves_who_she_is_with_her_e_id_in_the_join_flow() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_with_provider(dir.path(), &provider);
     let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
-    let now = now_ms();
-    let created = ada
-        .send(
-            "POST",
-            "/api/v1/meetings",
-            Some(serde_json::json!({
-                "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
-                "identity_proof": true,
-            })),
-            &[("X-CSRF-Token", csrf.as_str())],
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text());
-    let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    let meeting = book_meeting(
+        &mut ada,
+        &csrf,
+        serde_json::json!({ "identity_proof": true }),
+    )
+    .await;
     assert_eq!(meeting["identity_proof"], true);
     assert_eq!(meeting["has_passcode"], false);
     let id = meeting["id"].as_str().unwrap().to_owned();
@@ -838,22 +831,10 @@ async fn a_source_guessing_across_meetings_is_stopped_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_demo(dir.path(), &[]);
     let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
-    let now = now_ms();
     let mut meetings = Vec::new();
     for _ in 0..5 {
-        let created = ada
-            .send(
-                "POST",
-                "/api/v1/meetings",
-                Some(serde_json::json!({
-                    "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
-                    "passcode": PASSCODE,
-                })),
-                &[("X-CSRF-Token", csrf.as_str())],
-            )
-            .await;
-        assert_eq!(created.status, 201);
-        let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+        let meeting =
+            book_meeting(&mut ada, &csrf, serde_json::json!({ "passcode": PASSCODE })).await;
         meetings.push(meeting["id"].as_str().unwrap().to_owned());
     }
     for (round, id) in meetings[..4].iter().enumerate() {
@@ -902,19 +883,7 @@ async fn only_people_in_the_meeting_reach_the_media_relay() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_demo(dir.path(), &[]);
     let ((mut ada, csrf), _admin) = adviser(&server, dir.path(), "ada@example.se", None).await;
-    let now = now_ms();
-    let created = ada
-        .send(
-            "POST",
-            "/api/v1/meetings",
-            Some(serde_json::json!({
-                "title": "Bolån", "starts_at_ms": now - 60_000, "ends_at_ms": now + 3_600_000,
-                "passcode": PASSCODE,
-            })),
-            &[("X-CSRF-Token", csrf.as_str())],
-        )
-        .await;
-    let meeting: serde_json::Value = serde_json::from_slice(&created.body).unwrap();
+    let meeting = book_meeting(&mut ada, &csrf, serde_json::json!({ "passcode": PASSCODE })).await;
     let id = meeting["id"].as_str().unwrap().to_owned();
     let (_guest, mut socket, _) = guest_to_device_check(&server, &id).await;
     send(
