@@ -141,10 +141,7 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
 }
 
 fn demo(args: &[String]) -> anyhow::Result<()> {
-    let missing = build_packages_missing();
-    if !missing.is_empty() {
-        apt_install(&missing)?;
-    }
+    apt_install(&build_packages_missing())?;
     web()?;
     step("build and run trygg demo (release)");
     run(cargo()
@@ -214,9 +211,6 @@ fn ensure_system_packages() -> anyhow::Result<()> {
     if which("turnserver").is_none() {
         missing.push("coturn");
     }
-    if missing.is_empty() {
-        return Ok(());
-    }
     apt_install(&missing)
 }
 
@@ -273,7 +267,11 @@ fn build_packages_missing() -> Vec<&'static str> {
     missing
 }
 
+/// Installs `packages` (nothing to do for none).
 fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+    if packages.is_empty() {
+        return Ok(());
+    }
     step(&format!("install Debian packages: {}", packages.join(" ")));
     run(Command::new("apt-get")
         .arg("update")

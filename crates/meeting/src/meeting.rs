@@ -56,7 +56,6 @@ struct PasscodeState {
     /// because attempts stop at the lock. It also bounds `source_failures`: every source entry
     /// was made by a failure counted here.
     meeting_failures: u32,
-    locked: bool,
     source_failures: BTreeMap<SourceKey, u32>,
 }
 
@@ -173,7 +172,7 @@ impl Meeting {
 
     /// Whether the passcode is locked after too many wrong attempts.
     pub fn is_passcode_locked(&self) -> bool {
-        self.passcode.locked
+        self.passcode.meeting_failures >= self.config.passcode.lock_after_meeting_failures
     }
 
     /// Whether `identity` is banned from this meeting.
@@ -660,7 +659,6 @@ impl Meeting {
                 let meeting_failures = self.passcode.meeting_failures;
                 let source_locked = source_failures >= limits.lock_after_source_failures;
                 let meeting_locked = meeting_failures >= limits.lock_after_meeting_failures;
-                self.passcode.locked = meeting_locked;
                 effects.push(Effect::PasscodeFailure(PasscodeFailure {
                     source,
                     source_failures,
@@ -1384,7 +1382,7 @@ impl Meeting {
             return Err(Refusal::NothingToChange);
         }
         let failures = self.passcode.meeting_failures;
-        let was_locked = self.passcode.locked;
+        let was_locked = self.is_passcode_locked();
         self.passcode = PasscodeState::default();
         if was_locked {
             self.notify(effects, self.host_side(), Notice::PasscodeUnlocked);
@@ -1645,7 +1643,7 @@ impl Meeting {
         if !self.config.credential.accepts_passcode() {
             return Err(Refusal::CredentialNotAccepted);
         }
-        if self.passcode.locked {
+        if self.is_passcode_locked() {
             return Err(Refusal::PasscodeLocked);
         }
         let source_failures = self

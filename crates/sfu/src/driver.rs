@@ -195,8 +195,8 @@ impl SfuDriver {
                 Woke::Datagram(Err(error)) => {
                     tracing::debug!(kind = ?error.kind(), "UDP receive failed");
                 }
-                Woke::Timer => self.core.handle_timeout(Instant::now()),
-                Woke::EventSent => {}
+                // The deadline has passed: the check at the top of the loop handles it.
+                Woke::Timer | Woke::EventSent => {}
             }
         }
         tracing::debug!("SFU driver stopped");

@@ -7,14 +7,7 @@
 
 use zeroize::Zeroizing;
 
-/// One relay entry for a browser's `RTCPeerConnection`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    pub username: String,
-    pub credential: String,
-    pub expires_at_ms: i64,
-}
+use crate::meetings::wire::IceServerWire;
 
 /// The configured relays and the secret shared with them.
 pub struct Turn {
@@ -49,10 +42,10 @@ impl Turn {
     }
 
     /// Credentials for `user`, valid from `now_ms` for the configured lifetime.
-    pub fn credentials(&self, now_ms: i64, user: &str) -> IceServer {
+    pub fn credentials(&self, now_ms: i64, user: &str) -> IceServerWire {
         let issued =
             identity::turn::turn_credential(&self.secret, user, now_ms / 1000, self.ttl_secs);
-        IceServer {
+        IceServerWire {
             urls: self.urls.clone(),
             username: issued.username,
             credential: issued.password,

@@ -814,7 +814,7 @@ impl LiveMeeting {
                     .staff
                     .get(&account)
                     .copied()
-                    .filter(|person| self.meeting.standing(*person).is_some());
+                    .filter(|person| self.meeting.is_connected(*person).is_some());
                 let result = match known {
                     Some(person) => Ok(person),
                     None => self.arrive(Entrant::Staff(identity), source).await,
@@ -842,7 +842,7 @@ impl LiveMeeting {
             }
             Input::Media(event) => self.media_event(event),
             Input::HasPlace { person, reply } => {
-                let _ = reply.send(self.meeting.standing(person).is_some());
+                let _ = reply.send(self.meeting.is_connected(person).is_some());
             }
             Input::ProveIdentity {
                 person,
@@ -927,7 +927,7 @@ impl LiveMeeting {
                     return Err(refusal);
                 }
             }
-        } else if self.meeting.standing(person).is_some() {
+        } else if self.meeting.is_connected(person).is_some() {
             Vec::new()
         } else {
             return Err(Refusal::NotPresent);
@@ -942,9 +942,8 @@ impl LiveMeeting {
         );
         self.people.insert(person, connection);
         self.welcome(person, connection);
+        // Applying (even nothing) hands over what the delivery service kept for them meanwhile.
         self.apply(resumed).await;
-        // What the delivery service kept for this person while they were away.
-        self.flush_mls();
         Ok(())
     }
 
@@ -972,14 +971,8 @@ impl LiveMeeting {
         let Some(connection) = self.people.get(&person).copied() else {
             return;
         };
-        let issued = turn.credentials(now_ms(), &format!("p{}", person.as_u64()));
         let message = ServerMessage::IceServers {
-            servers: vec![wire::IceServerWire {
-                urls: issued.urls,
-                username: issued.username,
-                credential: issued.credential,
-                expires_at_ms: issued.expires_at_ms,
-            }],
+            servers: vec![turn.credentials(now_ms(), &format!("p{}", person.as_u64()))],
         };
         self.send(connection, &message);
     }
@@ -993,12 +986,7 @@ impl LiveMeeting {
             Err(malformed) => {
                 open.malformed += 1;
                 let too_many = open.malformed > MAX_MALFORMED;
-                self.send(
-                    connection,
-                    &ServerMessage::Refused {
-                        code: malformed.code().to_owned(),
-                    },
-                );
+                self.send(connection, &ServerMessage::refused_with(malformed.code()));
                 if too_many {
                     self.close(
                         connection,
@@ -1036,9 +1024,6 @@ impl LiveMeeting {
     }
 
     async fn passcode(&mut self, person: PersonId, connection: u64, passcode: String) {
-        let refused = |code: &str| ServerMessage::Refused {
-            code: code.to_owned(),
-        };
         if let Err(refusal) = self.meeting.passcode_attempt_allowed(now(), person) {
             self.send(connection, &ServerMessage::refused(&refusal));
             return;
@@ -1051,26 +1036,22 @@ impl LiveMeeting {
                 .allows(source.as_str(), now_ms())
         });
         if !source_allowed {
-            let actor = party(
-                &self.id,
-                &AuditParty::Person {
-                    person,
-                    identity: None,
-                },
-            );
-            let event = Event::new(now_ms(), actor, "meeting.join.passcode", Outcome::Denied)
-                .detail("meeting", self.id.clone())
+            let event = self
+                .person_event(person, "meeting.join.passcode", Outcome::Denied)
                 .detail("refusal", "source_throttled");
             self.accounts.record(event).await;
-            self.send(connection, &refused("source_throttled"));
+            self.send(connection, &ServerMessage::refused_with("source_throttled"));
             return;
         }
         let Some(phc) = self.passcode_phc.clone() else {
-            self.send(connection, &refused("credential_not_accepted"));
+            self.send(
+                connection,
+                &ServerMessage::refused_with("credential_not_accepted"),
+            );
             return;
         };
         if !self.checking.insert(person) {
-            self.send(connection, &refused("busy"));
+            self.send(connection, &ServerMessage::refused_with("busy"));
             return;
         }
         let accounts = Arc::clone(&self.accounts);
@@ -1117,10 +1098,7 @@ impl LiveMeeting {
     /// added or removed, never content).
     async fn mls(&mut self, person: PersonId, connection: u64, request: MlsRequest) {
         let now_s = u64::try_from(now_ms() / 1000).unwrap_or(0);
-        let in_meeting = matches!(
-            self.meeting.standing(person),
-            Some(meeting::Standing::InMeeting { .. })
-        );
+        let in_meeting = self.meeting.role_of(person).is_some();
         let is_commit = matches!(
             request,
             MlsRequest::Input(delivery::Input::Commit { .. } | delivery::Input::Create { .. })
@@ -1190,13 +1168,6 @@ impl LiveMeeting {
                     },
                 ),
             };
-        let actor = party(
-            &self.id,
-            &AuditParty::Person {
-                person,
-                identity: None,
-            },
-        );
         match answer {
             Ok(reply) => {
                 if let (
@@ -1208,8 +1179,8 @@ impl LiveMeeting {
                     }),
                 ) = (is_commit, &reply)
                 {
-                    let event = Event::new(now_ms(), actor, "meeting.mls.commit", Outcome::Success)
-                        .detail("meeting", self.id.clone())
+                    let event = self
+                        .person_event(person, "meeting.mls.commit", Outcome::Success)
                         .detail("epoch", epoch.to_string())
                         .detail("added", join_ids(added))
                         .detail("removed", join_ids(removed));
@@ -1221,8 +1192,8 @@ impl LiveMeeting {
             }
             Err(refusal) => {
                 if is_commit {
-                    let event = Event::new(now_ms(), actor, "meeting.mls.commit", Outcome::Denied)
-                        .detail("meeting", self.id.clone())
+                    let event = self
+                        .person_event(person, "meeting.mls.commit", Outcome::Denied)
                         .detail("refusal", refusal.code());
                     self.accounts.record(event).await;
                 }
@@ -1251,15 +1222,15 @@ impl LiveMeeting {
     /// An SDP offer or answer from `person`'s client, for the media relay: only from someone in
     /// the meeting, and only where there is a relay.
     async fn media_request(&mut self, person: PersonId, connection: u64, request: MediaRequest) {
-        let refused = |code: &str| ServerMessage::Refused {
-            code: code.to_owned(),
-        };
         let Some(media) = self.media.clone() else {
-            self.send(connection, &refused("media_unavailable"));
+            self.send(
+                connection,
+                &ServerMessage::refused_with("media_unavailable"),
+            );
             return;
         };
         let Some(meeting::Standing::InMeeting { you, .. }) = self.meeting.standing(person) else {
-            self.send(connection, &refused("not_in_meeting"));
+            self.send(connection, &ServerMessage::refused_with("not_in_meeting"));
             return;
         };
         let participant = ParticipantId::from_u64(person.as_u64());
@@ -1283,13 +1254,13 @@ impl LiveMeeting {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "the media relay refused an offer");
-                    self.send(connection, &refused("media_refused"));
+                    self.send(connection, &ServerMessage::refused_with("media_refused"));
                 }
             },
             MediaRequest::Answer(sdp) => {
                 if let Err(error) = media.accept_answer(self.room, participant, sdp).await {
                     tracing::warn!(%error, "the media relay refused an answer");
-                    self.send(connection, &refused("media_refused"));
+                    self.send(connection, &ServerMessage::refused_with("media_refused"));
                 }
             }
         }
@@ -1427,15 +1398,8 @@ impl LiveMeeting {
             }
             "re_add"
         };
-        let actor = party(
-            &self.id,
-            &AuditParty::Person {
-                person,
-                identity: None,
-            },
-        );
-        let event = Event::new(now_ms(), actor, "meeting.mls.recovered", Outcome::Success)
-            .detail("meeting", self.id.clone())
+        let event = self
+            .person_event(person, "meeting.mls.recovered", Outcome::Success)
             .detail("mode", mode);
         self.accounts.record(event).await;
         self.flush_mls();
@@ -1639,6 +1603,19 @@ impl LiveMeeting {
         if let Err(error) = result {
             tracing::error!(%error, "cannot record consent");
         }
+    }
+
+    /// An audit event of this meeting by `person`, for what the service decides outside the
+    /// meeting core (throttling, MLS); the core's own records go through [`Self::audit`].
+    fn person_event(&self, person: PersonId, action: &str, outcome: Outcome) -> Event {
+        let actor = party(
+            &self.id,
+            &AuditParty::Person {
+                person,
+                identity: None,
+            },
+        );
+        Event::new(now_ms(), actor, action, outcome).detail("meeting", self.id.clone())
     }
 
     async fn audit(&self, record: AuditRecord) {

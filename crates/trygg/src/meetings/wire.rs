@@ -669,8 +669,13 @@ impl ServerMessage {
     }
 
     pub fn refused(refusal: &Refusal) -> ServerMessage {
+        ServerMessage::refused_with(refusal.code())
+    }
+
+    /// A refusal with a code of the service's own (`busy`, `media_unavailable`, ...).
+    pub fn refused_with(code: &str) -> ServerMessage {
         ServerMessage::Refused {
-            code: refusal.code().to_owned(),
+            code: code.to_owned(),
         }
     }
 }

@@ -434,17 +434,12 @@ async fn a_customer_is_admitted_through_the_lobby_and_the_host_stays_in_control(
     );
 
     // A link whose window has passed lets nobody in.
-    let short = ada
-        .send(
-            "POST",
-            "/api/v1/meetings",
-            Some(serde_json::json!({
-                "title": "Kort", "starts_at_ms": now_ms() - 60_000, "ends_at_ms": now_ms() + 1_500,
-            })),
-            &[("X-CSRF-Token", csrf.as_str())],
-        )
-        .await;
-    let short: serde_json::Value = serde_json::from_slice(&short.body).unwrap();
+    let short = book_meeting(
+        &mut ada,
+        &csrf,
+        serde_json::json!({ "title": "Kort", "ends_at_ms": now_ms() + 1_500 }),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2_000)).await;
     let expired = Client::new(&server)
         .send(
