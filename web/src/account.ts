@@ -27,7 +27,7 @@ import { alertRegion, field, form, submitButton } from "./forms";
 import { formatDateTime, type Lang, type MessageKey } from "./i18n";
 import { pageHeading, pageLink, type Page, type PageContext } from "./page";
 import { roleList } from "./roles";
-import { createPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
+import { createPasskey } from "./passkey";
 import { paths } from "./router";
 import { StepUpCancelled, stepUpDialog } from "./step-up";
 
@@ -335,8 +335,6 @@ export function accountPage(context: PageContext): Page {
         return;
       }
       if (error instanceof StepUpCancelled) alert.show({ key: "stepUpCancelled" });
-      else if (error instanceof PasskeysUnsupported) alert.show({ key: "passkeyUnsupported" });
-      else if (error instanceof PasskeyCancelled) alert.show({ key: "passkeyCancelled" });
       else {
         logIfUnexpected(what, error);
         alert.show(messageFor(error));

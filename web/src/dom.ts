@@ -1,7 +1,8 @@
 //! Building DOM without parsing HTML, and keeping its text in the chosen language.
 //!
-//! Everything is made with createElement, textContent and setAttribute, so the client needs no
-//! Trusted Types policy (the server's CSP enforces Trusted Types and would throw on innerHTML).
+//! Everything is made with createElement, textContent and setAttribute, so building pages needs no
+//! Trusted Types policy (the server's CSP enforces Trusted Types and would throw on innerHTML; the
+//! client's one policy, in `trusted-types.ts`, is for the SFrame worker's script only).
 //! `Localized` remembers which text went where, so a change of language re-translates a page in
 //! place without rebuilding it and without losing what the person typed. Nothing here makes
 //! requests or holds page state.

@@ -9,6 +9,9 @@ import { PasskeyCancelled, PasskeysUnsupported } from "./passkey";
 
 /** The message for any failure of an API call. */
 export function messageFor(error: unknown): Message {
+  // Dismissing the browser's passkey prompt, or a browser without passkeys, is said in words too.
+  if (error instanceof PasskeyCancelled) return { key: "passkeyCancelled" };
+  if (error instanceof PasskeysUnsupported) return { key: "passkeyUnsupported" };
   if (!(error instanceof ApiProblem)) {
     // No answer at all (or one that made no sense): most likely the connection.
     return { key: error instanceof ApiUnreachable ? "networkError" : "unexpectedError" };

@@ -30,7 +30,7 @@ import { alertRegion, field, form, submitButton, type Alert } from "./forms";
 import type { ServerEnvelope, MeetingInfo } from "./generated/signalling";
 import type { Lang, MessageKey } from "./i18n";
 import { formatDateTime } from "./i18n";
-import { getPasskey, PasskeyCancelled, PasskeysUnsupported, passkeysSupported } from "./passkey";
+import { getPasskey, passkeysSupported } from "./passkey";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { endingScreen, refusalMessage, Room, type Ending } from "./room";
 import { meetingIdOf } from "./router";
@@ -349,9 +349,7 @@ export function joinPage(context: PageContext): Page {
           await handInProof(signedIn.csrf_token);
         } catch (error) {
           if (disposed) return;
-          if (error instanceof PasskeyCancelled) alert?.show({ key: "passkeyCancelled" });
-          else if (error instanceof PasskeysUnsupported) alert?.show({ key: "passkeyUnsupported" });
-          else alert?.show(messageFor(error));
+          alert?.show(messageFor(error));
         } finally {
           passkey.setBusy(false);
         }

@@ -2,6 +2,8 @@
 //! base64url) into what `navigator.credentials` takes, and the authenticator's answer back into
 //! JSON for the server. It verifies nothing; the server does, and this module keeps nothing.
 
+import { fromBase64Url, toBase64Url } from "./base64";
+
 /** The browser has no WebAuthn (or the page is not a secure context). */
 export class PasskeysUnsupported extends Error {
   override readonly name = "PasskeysUnsupported";
@@ -33,19 +35,19 @@ export async function createPasskey(options: unknown): Promise<Json> {
   const user = record(publicKey.user, "user");
   const creation = {
     ...publicKey,
-    challenge: fromBase64Url(publicKey.challenge),
-    user: { ...user, id: fromBase64Url(user.id) },
+    challenge: optionBytes(publicKey.challenge),
+    user: { ...user, id: optionBytes(user.id) },
     excludeCredentials: descriptors(publicKey.excludeCredentials),
   } as unknown as PublicKeyCredentialCreationOptions;
   const credential = await ask(() => navigator.credentials.create({ publicKey: creation }));
   const response = credential.response as AuthenticatorAttestationResponse;
   return {
     id: credential.id,
-    rawId: toBase64Url(credential.rawId),
+    rawId: answerText(credential.rawId),
     type: credential.type,
     response: {
-      attestationObject: toBase64Url(response.attestationObject),
-      clientDataJSON: toBase64Url(response.clientDataJSON),
+      attestationObject: answerText(response.attestationObject),
+      clientDataJSON: answerText(response.clientDataJSON),
       transports: typeof response.getTransports === "function" ? response.getTransports() : [],
     },
     extensions: credential.getClientExtensionResults(),
@@ -58,20 +60,20 @@ export async function getPasskey(options: unknown): Promise<Json> {
   const publicKey = innerOptions(options);
   const request = {
     ...publicKey,
-    challenge: fromBase64Url(publicKey.challenge),
+    challenge: optionBytes(publicKey.challenge),
     allowCredentials: descriptors(publicKey.allowCredentials),
   } as unknown as PublicKeyCredentialRequestOptions;
   const credential = await ask(() => navigator.credentials.get({ publicKey: request }));
   const response = credential.response as AuthenticatorAssertionResponse;
   return {
     id: credential.id,
-    rawId: toBase64Url(credential.rawId),
+    rawId: answerText(credential.rawId),
     type: credential.type,
     response: {
-      authenticatorData: toBase64Url(response.authenticatorData),
-      clientDataJSON: toBase64Url(response.clientDataJSON),
-      signature: toBase64Url(response.signature),
-      userHandle: response.userHandle ? toBase64Url(response.userHandle) : null,
+      authenticatorData: answerText(response.authenticatorData),
+      clientDataJSON: answerText(response.clientDataJSON),
+      signature: answerText(response.signature),
+      userHandle: response.userHandle ? answerText(response.userHandle) : null,
     },
     extensions: credential.getClientExtensionResults(),
   };
@@ -100,7 +102,7 @@ function descriptors(list: unknown): PublicKeyCredentialDescriptor[] | undefined
   if (!Array.isArray(list)) return undefined;
   return list.map((entry: unknown) => {
     const descriptor = record(entry, "credential descriptor");
-    return { ...descriptor, id: fromBase64Url(descriptor.id) } as unknown as PublicKeyCredentialDescriptor;
+    return { ...descriptor, id: optionBytes(descriptor.id) } as unknown as PublicKeyCredentialDescriptor;
   });
 }
 
@@ -109,17 +111,11 @@ function record(value: unknown, what: string): Json {
   return value as Json;
 }
 
-function fromBase64Url(value: unknown): ArrayBuffer {
+function optionBytes(value: unknown): ArrayBuffer {
   if (typeof value !== "string") throw new Error("passkey options: expected base64url text");
-  const base64 = value.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes.buffer;
+  return fromBase64Url(value).buffer as ArrayBuffer;
 }
 
-function toBase64Url(buffer: ArrayBuffer): string {
-  let binary = "";
-  for (const byte of new Uint8Array(buffer)) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+function answerText(buffer: ArrayBuffer): string {
+  return toBase64Url(new Uint8Array(buffer));
 }

@@ -19,7 +19,7 @@ import { element, Localized, type Message } from "./dom";
 import { isSignedOut, logIfUnexpected } from "./errors";
 import { alertRegion, field, form, submitButton, type Alert } from "./forms";
 import type { KnockWire, ParticipantWire, ServerEnvelope, StandingWire } from "./generated/signalling";
-import type { Lang, MessageKey } from "./i18n";
+import { translate, type Lang, type MessageKey } from "./i18n";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { meetingIdOf, paths } from "./router";
 import { MeetingCall, type MediaServerMessage, type TrackLabel } from "./media/call";
@@ -29,7 +29,7 @@ import { describeDevice, Signalling, type ConnectionState } from "./signalling";
 type InMeeting = Extract<StandingWire, { state: "in_meeting" }>;
 
 /** The User Timing mark of the first decoded frame of another participant's video. */
-export const FIRST_REMOTE_FRAME = "trygg:first-remote-frame";
+const FIRST_REMOTE_FRAME = "trygg:first-remote-frame";
 
 /** What ended one's time in the meeting, for the closing screen. */
 export type Ending = "removed" | "banned" | "ended" | "left" | "sessionEnded" | "rejected" | "expired" | "lost";
@@ -190,11 +190,6 @@ export class Room {
     this.#load(standing);
     this.#group.start(standing.you.role === "host");
     void this.#startMedia();
-  }
-
-  /** The relays the media connection may use. */
-  get iceServers(): readonly RTCIceServer[] {
-    return this.#iceServers;
   }
 
   /** The signalling connection came back after a drop. */
@@ -608,7 +603,7 @@ export class Room {
       hint: { key: "lobbyReasonHint" },
       attributes: { type: "text", maxlength: "200", autocomplete: "off" },
     });
-    const reasonText = (fallback: MessageKey): string => reasonField.input.value.trim() || this.#translate(fallback);
+    const reasonText = (fallback: MessageKey): string => reasonField.input.value.trim() || translate(this.#texts.lang, fallback);
     const decisions = element(
       "div",
       { class: "actions" },
@@ -629,13 +624,6 @@ export class Room {
       reasonField.row,
       decisions,
     );
-  }
-
-  #translate(key: MessageKey): string {
-    let text = "";
-    const probe = new Localized(this.#texts.lang);
-    probe.bind((t) => (text = t(key)));
-    return text;
   }
 
   async #startShare(): Promise<void> {

@@ -28,7 +28,7 @@ import { element, Localized, type Message } from "./dom";
 import { isSignedOut, logIfUnexpected, messageFor, problemCode, ssoErrorMessage } from "./errors";
 import { alertRegion, field, form, submitButton, type Field, type SubmitButton } from "./forms";
 import type { Lang } from "./i18n";
-import { getPasskey, PasskeyCancelled, PasskeysUnsupported } from "./passkey";
+import { getPasskey } from "./passkey";
 import { pageHeading, type Page, type PageContext } from "./page";
 import { paths } from "./router";
 
@@ -250,9 +250,7 @@ export function signInPage(context: PageContext): Page {
         context.navigate(paths.account);
       },
       (error) => {
-        if (error instanceof PasskeysUnsupported) fail({ key: "passkeyUnsupported" }, [], passkeyButton.button);
-        else if (error instanceof PasskeyCancelled) fail({ key: "passkeyCancelled" }, [], passkeyButton.button);
-        else fail(messageFor(error), [], passkeyButton.button);
+        fail(messageFor(error), [], passkeyButton.button);
       },
     );
   }

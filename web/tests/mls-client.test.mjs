@@ -7,12 +7,11 @@
 // cannot process it; and a commit by a member who is not on the host side may not add anyone.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { build } from "esbuild";
 import {
   createApplicationMessage,
   createCommit,
@@ -28,6 +27,7 @@ import {
   mlsExporter,
   processMessage,
 } from "ts-mls";
+import { bundle } from "./sframe-bundle.mjs";
 
 const meetingId = "0123456789abcdef0123456789abcdef";
 
@@ -39,14 +39,7 @@ describe("the browser's MLS client against a raw ts-mls host and a rogue server"
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "trygg-mls-client-"));
     const outfile = join(dir, "group.mjs");
-    await build({
-      entryPoints: [new URL("../src/mls/group.ts", import.meta.url).pathname],
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      outfile,
-      logLevel: "silent",
-    });
+    await writeFile(outfile, await bundle("src/mls/group.ts", "esm"));
     mls = await import(pathToFileURL(outfile).href);
     impl = await getCiphersuiteImpl(getCiphersuiteFromName("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"));
   });

@@ -48,6 +48,7 @@ import {
 } from "ts-mls";
 import { createGroupInfoWithRatchetTree } from "ts-mls/createCommit.js";
 import { unprotectPrivateMessage } from "ts-mls/messageProtection.js";
+import { fromBase64, toBase64 } from "../base64";
 import type { ClientMessage, ServerMessage } from "../generated/signalling";
 import type { EpochInstall } from "../sframe/mls";
 
@@ -95,26 +96,13 @@ function ciphersuite(): Promise<CiphersuiteImpl> {
   return sharedImpl;
 }
 
-export function toBase64(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index += 1) bytes[index] = binary.charCodeAt(index);
-  return bytes;
-}
-
 /** The person a credential names: only a basic credential `person:<decimal>`, else null. */
 export function personOfCredential(credential: Credential): number | null {
   return credential.credentialType === "basic" ? personOfIdentity(credential.identity) : null;
 }
 
 /** The person a basic credential's identity names (`person:<decimal>`), or null. */
-export function personOfIdentity(identity: Uint8Array): number | null {
+function personOfIdentity(identity: Uint8Array): number | null {
   const match = /^person:(0|[1-9][0-9]{0,15})$/.exec(decoder.decode(identity));
   return match ? Number(match[1]) : null;
 }
@@ -466,7 +454,7 @@ export class MeetingGroup {
     if (committer === null || !this.#roster.hostSide.has(committer)) return "reject";
     const announced = this.#announced.get(committer) ?? new Set<number>();
     for (const proposal of adds) {
-      if (proposal.proposalType !== "add") continue;
+      if (proposal.proposalType !== "add") return "reject";
       const added = personOfCredential(proposal.add.keyPackage.leafNode.credential);
       if (added === null || !announced.has(added)) return "reject";
     }
