@@ -183,8 +183,7 @@ pub(crate) async fn prove_identity(
     headers: HeaderMap,
     signed_in: SignedIn,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let ticket = cookie(&headers, GUEST_COOKIE)
-        .ok_or_else(|| ApiError::new(401, "no_place", "Open the meeting's link again to join."))?;
+    let ticket = cookie(&headers, GUEST_COOKIE).ok_or_else(no_place)?;
     let proven = state
         .services
         .signalling()
@@ -232,6 +231,11 @@ pub(crate) async fn signal(
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| serve(socket, connection)))
+}
+
+/// The answer for a guest ticket that names no place (none, unknown, or another meeting's).
+pub fn no_place() -> ApiError {
+    ApiError::new(401, "no_place", "Open the meeting's link again to join.")
 }
 
 /// Whether a WebSocket handshake comes from a page of this host. Browsers always send `Origin`

@@ -52,7 +52,7 @@ use policy::{Resource, SessionReadOwn};
 use store::{AccountRow, SessionRow, VerifiedIdentityRow};
 
 use crate::accounts::{
-    internal, principal_of, random_id, source_key, subject_key_ref, AccountService,
+    internal, principal_of, random_id, source_key, subject_key_ref, AccountService, Authorised,
 };
 use crate::clock::now_ms;
 use crate::keys::{open_value, seal};
@@ -802,10 +802,14 @@ pub(crate) async fn verified_identity_of(
     session_token: &str,
     context: &RequestContext,
 ) -> Result<CustomerIdentity, ApiError> {
-    let (_, session, account) = accounts.authenticate(session_token).await?;
-    let resource = Resource::session(session.id.clone(), principal_of(&account).id());
-    let _allowed = accounts
-        .authorize::<SessionReadOwn>(&account, &session, &resource, context)
+    let Authorised {
+        account, session, ..
+    } = accounts
+        .authorise::<SessionReadOwn>(
+            session_token,
+            |account, session| Resource::session(session.id.clone(), principal_of(account).id()),
+            context,
+        )
         .await?;
     let not_found = || {
         ApiError::new(

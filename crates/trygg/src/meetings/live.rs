@@ -48,7 +48,7 @@ use audit::{Event, Outcome};
 use delivery::{Accepted, DeliveryService, GroupId, KeyPackageKind};
 use edge::identity::{ApiError, RequestContext};
 use edge::signalling::{
-    close_code, Connection, Credentials, Inbound, Joined, Outgoing, SignallingApi,
+    close_code, no_place, Connection, Credentials, Inbound, Joined, Outgoing, SignallingApi,
 };
 use edge::BoxFuture;
 use identity::session::SessionToken;
@@ -282,6 +282,8 @@ impl LiveMeetings {
             return Err(busy());
         }
         let (meeting, info) = start_meeting(&row).map_err(internal)?;
+        // The media relay's room of this meeting: the same 16 bytes as its id.
+        let room = RoomId::from_bytes(*meeting.id().as_bytes());
         let (inputs, receiver) = mpsc::channel(MEETING_QUEUE);
         let handle = MeetingHandle { inputs };
         meetings.insert(meeting_id.to_owned(), handle.clone());
@@ -302,7 +304,7 @@ impl LiveMeetings {
             group: GroupId::new(row.id.as_bytes().to_vec()),
             turn: self.turn.clone(),
             media: self.media.clone(),
-            room: room_of(&row.id),
+            room,
         };
         tokio::spawn(task.run(receiver));
         Ok(handle)
@@ -649,21 +651,6 @@ impl LiveMeetings {
             "personal_number_masked": proven.personal_number.as_str(),
         }))
     }
-}
-
-fn no_place() -> ApiError {
-    ApiError::new(401, "no_place", "Open the meeting's link again to join.")
-}
-
-/// The media relay's room of a meeting: the meeting id's 16 bytes.
-fn room_of(meeting_id: &str) -> RoomId {
-    let mut bytes = [0u8; 16];
-    if let Ok(decoded) = hex::decode(meeting_id) {
-        if decoded.len() == 16 {
-            bytes.copy_from_slice(&decoded);
-        }
-    }
-    RoomId::from_bytes(bytes)
 }
 
 /// Hands each of the media relay's events to the meeting whose room it is about.
