@@ -15,7 +15,8 @@
 //! again with the same ticket or session resumes it, without knocking again.
 //!
 //! Bounds: every connection's outgoing queue is bounded and filled without waiting: a client too
-//! slow to read is disconnected. Each meeting takes at most [`MEETING_QUEUE`] pending inputs; a
+//! slow to read is disconnected (never left connected with a message dropped). MLS output waits
+//! in the delivery service's bounded outboxes until the queue has room for it. Each meeting takes at most [`MEETING_QUEUE`] pending inputs; a
 //! client that sends faster than that is disconnected by the transport. Malformed messages are
 //! answered with a refusal and counted; too many close the connection. At most
 //! [`MAX_LIVE_MEETINGS`] meetings run at once, and at most [`MAX_TICKETS`] guest places exist.
@@ -78,6 +79,10 @@ use sfu::{ParticipantId, RoomId, SfuHandle, TrackKind};
 const MEETING_QUEUE: usize = 1024;
 /// Messages waiting for one client before it counts as too slow to read.
 const CONNECTION_QUEUE: usize = 128;
+/// How soon MLS output that found a connection's queue full is offered to it again.
+const MLS_BACKLOG_RETRY: Duration = Duration::from_millis(5);
+/// Slots of a connection's queue that MLS output leaves free.
+const MLS_HEADROOM: usize = 16;
 /// Meetings running at once.
 const MAX_LIVE_MEETINGS: usize = 10_000;
 /// Guest places (tickets) at once.
@@ -305,6 +310,8 @@ impl LiveMeetings {
             turn: self.turn.clone(),
             media: self.media.clone(),
             room,
+            mls_backlog: false,
+            too_slow: Vec::new(),
         };
         tokio::spawn(task.run(receiver));
         Ok(handle)
@@ -744,29 +751,34 @@ struct LiveMeeting {
     /// The media relay, and this meeting's room on it.
     media: Option<SfuHandle>,
     room: RoomId,
+    /// Some MLS output waits for room in a connection's queue.
+    mls_backlog: bool,
+    /// Connections whose queue was full: dropped after the current input.
+    too_slow: Vec<u64>,
 }
 
 impl LiveMeeting {
     async fn run(mut self, mut inputs: mpsc::Receiver<Input>) {
         loop {
-            let deadline = self.meeting.poll_timeout();
-            let input = match deadline {
-                Some(at) => {
-                    let wait =
-                        Duration::from_millis(u64::try_from(at.unix_ms() - now_ms()).unwrap_or(0));
-                    tokio::select! {
-                        input = inputs.recv() => input,
-                        () = tokio::time::sleep(wait) => {
-                            let effects = self.meeting.handle_timeout(now());
-                            self.apply(effects).await;
-                            continue;
-                        }
-                    }
+            let deadline = self.meeting.poll_timeout().map(|at| {
+                Duration::from_millis(u64::try_from(at.unix_ms() - now_ms()).unwrap_or(0))
+            });
+            let input = tokio::select! {
+                input = inputs.recv() => input,
+                () = tokio::time::sleep(deadline.unwrap_or_default()), if deadline.is_some() => {
+                    let effects = self.meeting.handle_timeout(now());
+                    self.apply(effects).await;
+                    continue;
                 }
-                None => inputs.recv().await,
+                () = tokio::time::sleep(MLS_BACKLOG_RETRY), if self.mls_backlog => {
+                    self.flush_mls();
+                    continue;
+                }
             };
             let Some(input) = input else { return };
-            if !self.step(input).await {
+            let go_on = self.step(input).await;
+            self.drop_too_slow().await;
+            if !go_on {
                 break;
             }
         }
@@ -1392,14 +1404,39 @@ impl LiveMeeting {
         self.flush_mls();
     }
 
-    /// Hands every connected person what the delivery service has waiting for them; the rest
-    /// waits in its bounded outboxes until they connect again (or leave).
+    /// Hands every connected person what the delivery service has waiting for them, as far as
+    /// their connection's queue has room; the rest waits in the service's bounded outboxes
+    /// until the queue drains (retried every [`MLS_BACKLOG_RETRY`]) or they connect again. A
+    /// message is taken out of an outbox only once its slot in the queue is reserved, so a
+    /// burst never loses one: an outbox that overflows is the delivery service's to handle
+    /// (the sender learns who missed an application message; a handshake makes the client
+    /// rejoin).
     fn flush_mls(&mut self) {
+        self.mls_backlog = false;
         for person in self.delivery.waiting() {
-            let Some(connection) = self.people.get(&person).copied() else {
+            let Some(open) = self
+                .people
+                .get(&person)
+                .and_then(|connection| self.connections.get(connection))
+            else {
                 continue;
             };
-            while let Some(outgoing) = self.delivery.poll_outgoing(person) {
+            loop {
+                // Room is kept for the meeting's own messages (answers, notices), which are
+                // not held back: a queue they find full marks the client as too slow.
+                let reserved = if open.outgoing.capacity() > MLS_HEADROOM {
+                    open.outgoing.try_reserve().ok()
+                } else {
+                    None
+                };
+                let Some(reserved) = reserved else {
+                    // Full (or closing): the rest waits in the outbox.
+                    self.mls_backlog = true;
+                    break;
+                };
+                let Some(outgoing) = self.delivery.poll_outgoing(person) else {
+                    break;
+                };
                 let message = match outgoing {
                     delivery::Outgoing::Handshake { message, .. } => ServerMessage::MlsHandshake {
                         message: wire::mls_text(&message),
@@ -1419,10 +1456,9 @@ impl LiveMeeting {
                         remaining: remaining as u64,
                     },
                 };
-                if !self.send(connection, &message) {
-                    // Too slow to read: the transport closes it; the rest is lost with it.
-                    break;
-                }
+                // Into the reserved slot. Should the connection be closing meanwhile, the
+                // message goes with it, as everything else in its queue does.
+                reserved.send(Outgoing::Text(message.to_text()));
             }
         }
     }
@@ -1444,13 +1480,29 @@ impl LiveMeeting {
         }
     }
 
+    /// Queues `message` for `connection`. A connection whose queue is full is too slow to read
+    /// and is dropped once the current input is handled (never a message silently lost from
+    /// a connection that stays open: a client could wait for it forever).
     fn send(&mut self, connection: u64, message: &ServerMessage) -> bool {
         let Some(open) = self.connections.get(&connection) else {
             return false;
         };
-        open.outgoing
+        let sent = open
+            .outgoing
             .try_send(Outgoing::Text(message.to_text()))
-            .is_ok()
+            .is_ok();
+        if !sent {
+            self.too_slow.push(connection);
+        }
+        sent
+    }
+
+    /// Drops the connections found too slow to read: the queue's sender goes, so the transport
+    /// closes the socket as too slow; for the meeting it is a lost connection like any other.
+    async fn drop_too_slow(&mut self) {
+        for connection in std::mem::take(&mut self.too_slow) {
+            Box::pin(self.closed(connection)).await;
+        }
     }
 
     fn close(&mut self, connection: u64, code: u16, reason: &'static str) {
@@ -1470,7 +1522,6 @@ impl LiveMeeting {
                 self.audit(record).await;
             }
         }
-        let mut too_slow = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Notify { to, notice } => {
@@ -1488,7 +1539,7 @@ impl LiveMeeting {
                             .try_send(Outgoing::Text(text.clone()))
                             .is_err()
                         {
-                            too_slow.push(connection);
+                            self.too_slow.push(connection);
                         } else if entered {
                             self.send_ice_servers(person);
                         }
@@ -1534,11 +1585,7 @@ impl LiveMeeting {
             }
         }
         self.flush_mls();
-        for connection in too_slow {
-            // Dropping the queue's sender makes the transport close it as too slow; for the
-            // meeting it is a lost connection like any other.
-            Box::pin(self.closed(connection)).await;
-        }
+        self.drop_too_slow().await;
         if self.meeting.ended_at().is_some() {
             self.finish().await;
         }
