@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -201,10 +201,11 @@ pub(crate) async fn signal(
     State(state): State<AppState>,
     Caller(context): Caller,
     Path(meeting_id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    if !same_origin(&headers) {
+    if !same_origin(&uri, &headers) {
         return Err(ApiError::new(
             403,
             "cross_site_refused",
@@ -238,15 +239,15 @@ pub fn no_place() -> ApiError {
     ApiError::new(401, "no_place", "Open the meeting's link again to join.")
 }
 
-/// Whether a WebSocket handshake comes from a page of this host. Browsers always send `Origin`
-/// on WebSocket handshakes; a handshake without one is not from a browser page and is refused
-/// too, because its cookies would otherwise be used by whoever made it.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
-    match (text(header::ORIGIN), text(header::HOST)) {
-        (Some(origin), Some(host)) => origin.strip_prefix("https://") == Some(host),
-        _ => false,
-    }
+/// Whether a WebSocket handshake comes from a page of this host (the host as HTTP/1.1's `Host`
+/// or HTTP/2's `:authority` names it). Browsers always send `Origin` on WebSocket handshakes; a
+/// handshake without one is not from a browser page and is refused too, because its cookies
+/// would otherwise be used by whoever made it.
+fn same_origin(uri: &Uri, headers: &HeaderMap) -> bool {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    origin.is_some() && crate::sso::request_origin(uri, headers).as_deref() == origin
 }
 
 /// Runs one connection until either side ends it.
@@ -324,10 +325,21 @@ mod tests {
             map
         };
         let host = ("host", "trygg.example:8443");
-        assert!(same_origin(&headers(&[
-            host,
-            ("origin", "https://trygg.example:8443")
-        ])));
+        let path = Uri::from_static("/api/v1/meetings/00/signal");
+        assert!(same_origin(
+            &path,
+            &headers(&[host, ("origin", "https://trygg.example:8443")])
+        ));
+        // HTTP/2 names the host in the request's authority instead.
+        let http2 = Uri::from_static("https://trygg.example:8443/api/v1/meetings/00/signal");
+        assert!(same_origin(
+            &http2,
+            &headers(&[("origin", "https://trygg.example:8443")])
+        ));
+        assert!(!same_origin(
+            &http2,
+            &headers(&[("origin", "https://evil.example")])
+        ));
         for origin in [
             "https://evil.example",
             "http://trygg.example:8443",
@@ -335,10 +347,10 @@ mod tests {
             "null",
         ] {
             assert!(
-                !same_origin(&headers(&[host, ("origin", origin)])),
+                !same_origin(&path, &headers(&[host, ("origin", origin)])),
                 "{origin}"
             );
         }
-        assert!(!same_origin(&headers(&[host])), "no Origin");
+        assert!(!same_origin(&path, &headers(&[host])), "no Origin");
     }
 }
