@@ -9,6 +9,9 @@
 //! - `web`: installs the web client's npm packages and builds it into `web/dist`.
 //! - `smtp-sink`: installs the test SMTP server (PyPI `aiosmtpd`) into a virtualenv beside the
 //!   build output, where the Rust and browser tests find it (`test` does this too).
+//! - `synapse`: installs Matrix Synapse (PyPI `matrix-synapse`) into a virtualenv beside the
+//!   build output, for the delivery fan-out benchmark (`bench-fanout` does this too).
+//! - `bench-fanout`: the delivery fan-out benchmark, Trygg against Synapse.
 //! - `config-example`: rewrites `docs/trygg.example.toml` from the configuration's doc comments.
 //! - `signalling-types`: rewrites `web/src/generated/signalling.ts` from the signalling protocol's
 //!   Rust types.
@@ -32,9 +35,23 @@ fn main() -> anyhow::Result<()> {
         "test" => test(),
         "demo" => demo(&rest),
         "bench" => bench(&rest),
+        "bench-fanout" => {
+            ensure_synapse()?;
+            run(cargo().args([
+                "bench",
+                "--locked",
+                "-p",
+                "trygg",
+                "--bench",
+                "delivery_fanout",
+            ]))
+        }
         "web" => web(),
         "smtp-sink" => ensure_smtp_sink().map(|python| {
             println!("smtp-sink: {}", python.display());
+        }),
+        "synapse" => ensure_synapse().map(|python| {
+            println!("synapse: {}", python.display());
         }),
         "config-example" => config_example(),
         "signalling-types" => run(cargo()
@@ -66,8 +83,10 @@ fn main() -> anyhow::Result<()> {
                  test            run the whole test suite (installs what it needs)\n  \
                  demo [ARGS]     build everything and run `trygg demo ARGS`\n  \
                  bench [FILTER]  run the criterion benchmarks (starts PostgreSQL)\n  \
+                 bench-fanout    the delivery fan-out benchmark, Trygg against Synapse\n  \
                  web             build the web client into web/dist\n  \
                  smtp-sink       install the test SMTP server (aiosmtpd)\n  \
+                 synapse         install Matrix Synapse, the fan-out benchmark's peer\n  \
                  config-example  regenerate docs/trygg.example.toml\n  \
                  signalling-types  regenerate web/src/generated/signalling.ts\n  \
                  tidy            check the architecture rules"
@@ -217,21 +236,37 @@ fn ensure_system_packages() -> anyhow::Result<()> {
 /// The aiosmtpd release the tests' SMTP server (`web/tests/smtp-sink.py`) is written against.
 const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 
+/// The Matrix homeserver the delivery fan-out benchmark measures as its peer
+/// (`crates/trygg/benches/delivery_fanout.rs`).
+const SYNAPSE: &str = "matrix-synapse==1.163.2";
+
 /// Installs aiosmtpd into `<target dir>/smtp-venv` unless it is there, and returns that
 /// virtualenv's python. The tests look for it there (beside the `trygg` binary's `debug/`), so
-/// nothing needs to be passed to them. Brings Debian's `python3-venv` if `venv` is missing.
+/// nothing needs to be passed to them.
 fn ensure_smtp_sink() -> anyhow::Result<PathBuf> {
-    let venv = target_dir()?.join("smtp-venv");
+    ensure_venv("smtp-venv", "aiosmtpd", AIOSMTPD, "test SMTP server")
+}
+
+/// Installs Synapse into `<target dir>/synapse-venv` unless it is there; the benchmark looks
+/// for it there.
+fn ensure_synapse() -> anyhow::Result<PathBuf> {
+    ensure_venv("synapse-venv", "synapse", SYNAPSE, "Matrix Synapse")
+}
+
+/// Installs `requirement` into the virtualenv `<target dir>/<name>` unless `module` imports
+/// there already, and returns its python. Brings Debian's `python3-venv` if `venv` is missing.
+fn ensure_venv(name: &str, module: &str, requirement: &str, what: &str) -> anyhow::Result<PathBuf> {
+    let venv = target_dir()?.join(name);
     let python = venv.join("bin/python");
     let installed = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
+        .args(["-c", &format!("import {module}")])
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
     if installed {
         return Ok(python);
     }
-    step("test SMTP server: aiosmtpd in a virtualenv");
+    step(&format!("{what}: {requirement} in a virtualenv"));
     let has_venv = Command::new("python3")
         .args(["-c", "import ensurepip, venv"])
         .stderr(std::process::Stdio::null())
@@ -245,7 +280,7 @@ fn ensure_smtp_sink() -> anyhow::Result<PathBuf> {
         "install",
         "--quiet",
         "--disable-pip-version-check",
-        AIOSMTPD,
+        requirement,
     ]))?;
     Ok(python)
 }

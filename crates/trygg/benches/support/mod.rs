@@ -504,7 +504,15 @@ impl Server {
             .unwrap_or(0)
     }
 
-    pub fn stop(mut self) {
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+/// A bench that panics still stops its server (which would otherwise hold the terminal's
+/// output open).
+impl Drop for Server {
+    fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.pid.to_string()])
             .status();
