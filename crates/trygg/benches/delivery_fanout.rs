@@ -80,11 +80,8 @@ const TEXT: &str = "Hej! Här kommer offerten för bolånet som vi pratade om. H
 const SYNAPSE_PARALLEL: usize = 16;
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter that does not match this harness skips it.
-    if let Some(filter) = std::env::args().skip(1).find(|arg| !arg.starts_with('-')) {
-        if !"delivery_fanout".contains(&filter) {
-            return;
-        }
+    if !support::selected("delivery_fanout") {
+        return;
     }
     let meetings = std::env::var("FANOUT_MEETINGS")
         .ok()
@@ -241,20 +238,16 @@ impl Books {
             .sum()
     }
 
-    /// Empties the books for the next level: the latencies so far, and what never arrived.
-    fn take(&self) -> (Vec<u32>, u64) {
+    /// Empties the books for the next level: the latencies so far; what never arrived is
+    /// dropped (it counts as lost against the level's expected deliveries).
+    fn take(&self) -> Vec<u32> {
         let mut latencies = Vec::new();
-        let mut lost = 0;
         for group in &self.groups {
             let mut book = group.lock().unwrap();
             latencies.append(&mut book.latencies);
-            lost += book
-                .in_flight
-                .drain()
-                .map(|(_, (_, waiting))| u64::from(waiting))
-                .sum::<u64>();
+            book.in_flight.clear();
         }
-        (latencies, lost)
+        latencies
     }
 }
 
@@ -332,6 +325,14 @@ fn open_loop_plans(members: &mut [Vec<mls::Client>], max: f64) -> Vec<Plan> {
         .collect()
 }
 
+/// Where in one interval client number `client` of `clients` starts its schedule, so that the
+/// clients' sends spread evenly (open loop; closed-loop clients start at once).
+fn spread(interval: Option<Duration>, client: usize, clients: usize) -> Duration {
+    interval.map_or(Duration::ZERO, |interval| {
+        interval.mul_f64(client as f64 / clients as f64)
+    })
+}
+
 /// Waits until every delivery arrived or [`DRAIN`] passed; then reads the books into a level.
 async fn finish_level(
     books: &Books,
@@ -345,7 +346,7 @@ async fn finish_level(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (start_cpu, end_cpu) = cpu;
-    let (mut latencies, _) = books.take();
+    let mut latencies = books.take();
     latencies.sort_unstable();
     let accepted = books.accepted.swap(0, Ordering::Relaxed);
     let last = Duration::from_micros(books.last_accepted_us.swap(0, Ordering::Relaxed));
@@ -681,9 +682,7 @@ async fn trygg_level(
                 .collect();
             let interval = plan.interval;
             // Spread the clients' schedules over one interval.
-            let offset = interval.map_or(Duration::ZERO, |interval| {
-                interval.mul_f64((group_index * MEMBERS + member) as f64 / clients as f64)
-            });
+            let offset = spread(interval, group_index * MEMBERS + member, clients);
             tasks.push(tokio::spawn(async move {
                 for (n, (key, frame)) in frames.into_iter().enumerate() {
                     let at = match interval {
@@ -1181,9 +1180,7 @@ async fn synapse_level(
                 })
                 .collect();
             let interval = plan.interval;
-            let offset = interval.map_or(Duration::ZERO, |interval| {
-                interval.mul_f64((group_index * MEMBERS + member) as f64 / clients as f64)
-            });
+            let offset = spread(interval, group_index * MEMBERS + member, clients);
             tasks.push(tokio::spawn(async move {
                 let mut sender = sender.lock().await;
                 let (conn, client) = &mut *sender;

@@ -59,11 +59,8 @@ const P99_LIMIT: Duration = Duration::from_millis(100);
 type Sink = Arc<tokio::sync::Mutex<SplitSink<Socket, Message>>>;
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter that does not match this harness skips it.
-    if let Some(filter) = std::env::args().skip(1).find(|arg| !arg.starts_with('-')) {
-        if !"signalling_load".contains(&filter) {
-            return;
-        }
+    if !support::selected("signalling_load") {
+        return;
     }
     let meetings = std::env::var("SIGNALLING_LOAD_MEETINGS")
         .ok()

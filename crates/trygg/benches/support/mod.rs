@@ -26,6 +26,15 @@ pub const DRAIN: Duration = Duration::from_secs(10);
 /// Clock ticks per second of `/proc/*/stat` (`USER_HZ`, 100 on every Linux this runs on).
 const USER_HZ: f64 = 100.0;
 
+/// Whether this harness runs: `cargo bench` passes `--bench`, and a filter argument that does
+/// not match the harness's `name` skips it.
+pub fn selected(name: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .is_none_or(|filter| name.contains(&filter))
+}
+
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
 
